@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+// Fuller: a container control plane. No package dependencies: only the toolchain.
+//
+// The pure cores are their own targets so the compiler keeps them pure: `Model` (job and task
+// types, validation) and `JobStore` (the state machine) cannot import sockets, clocks or files.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "Fuller",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "fuller-master", targets: ["Master"]),
+        .executable(name: "fuller-agent", targets: ["Agent"]),
+    ],
+    targets: [
+        // Pure: the job/task model, wire types and validation.
+        .target(name: "Model", path: "Sources/Shared/Model", swiftSettings: strict),
+        // Shell pieces shared by master and agent: HTTP/1.1, metrics, logging, arguments, checksums.
+        .target(name: "Shared", dependencies: ["Model"], path: "Sources/Shared",
+                exclude: ["Model"], swiftSettings: strict),
+        // Pure: the job store state machine (apply, snapshot, restore).
+        .target(name: "JobStore", dependencies: ["Model"], path: "Sources/Master/Store",
+                swiftSettings: strict),
+        // Files: the write-ahead log and snapshot files.
+        .target(name: "Storage", dependencies: ["Shared"], path: "Sources/Master/Storage",
+                swiftSettings: strict),
+        .executableTarget(name: "Master", dependencies: ["Shared", "Model", "JobStore", "Storage"],
+                          path: "Sources/Master", exclude: ["Store", "Storage"],
+                          swiftSettings: strict),
+        .executableTarget(name: "Agent", dependencies: ["Shared", "Model"], path: "Sources/Agent",
+                          swiftSettings: strict),
+        .testTarget(name: "SharedTests", dependencies: ["Shared", "Model"], path: "Tests/SharedTests"),
+        .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Shared", "Model"],
+                    path: "Tests/MasterTests"),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared"], path: "Tests/AgentTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

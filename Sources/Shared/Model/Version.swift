@@ -1,0 +1,1 @@
+public enum ModelVersion { public static let api = "v1" }
