@@ -16,7 +16,8 @@ let package = Package(
     ],
     targets: [
         // Pure: the job/task model, wire types and validation.
-        .target(name: "Model", path: "Sources/Shared/Model", swiftSettings: strict),
+        .target(name: "Model", path: "Sources/Shared/Model", swiftSettings: strict,
+                linkerSettings: [.linkedLibrary("m")]),
         // Shell pieces shared by master and agent: HTTP/1.1, metrics, logging, arguments, checksums.
         .target(name: "Shared", dependencies: ["Model"], path: "Sources/Shared",
                 exclude: ["Model"], swiftSettings: strict),

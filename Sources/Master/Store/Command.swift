@@ -1,0 +1,56 @@
+import Model
+
+/// Every change to the job store is one of these, applied in log order. A command carries all
+/// its inputs (ids, timestamps), so applying it is deterministic on every replica.
+public enum Command: Sendable, Equatable {
+    case createJob(jobId: String, spec: JobSpec, idempotencyKey: String?, atMs: Int64)
+    case killJob(jobId: String, atMs: Int64)
+    case setCapacity(jobId: String, capacity: Capacity, atMs: Int64)
+    /// Kills one task; `shrink` lowers a service's desired count instead of replacing the task.
+    case killTask(taskId: String, shrink: Bool, atMs: Int64)
+    /// A state change reported for a task (by an agent, the reconciler or the scheduler).
+    case updateTask(TaskUpdate)
+}
+
+/// One observed change of a task. Fields left nil keep their value.
+public struct TaskUpdate: Sendable, Equatable {
+    public var taskId: String
+    public var state: TaskState
+    public var reason: FinishReason?
+    public var exitCode: Int?
+    public var message: String?
+    public var agentId: String?
+    public var containerId: String?
+    public var ip: String?
+    public var atMs: Int64
+
+    public init(taskId: String, state: TaskState, reason: FinishReason? = nil, exitCode: Int? = nil,
+                message: String? = nil, agentId: String? = nil, containerId: String? = nil, ip: String? = nil,
+                atMs: Int64) {
+        self.taskId = taskId
+        self.state = state
+        self.reason = reason
+        self.exitCode = exitCode
+        self.message = message
+        self.agentId = agentId
+        self.containerId = containerId
+        self.ip = ip
+        self.atMs = atMs
+    }
+}
+
+/// What applying a command produced.
+public enum CommandResult: Sendable, Equatable {
+    /// `replayed` is true when an `Idempotency-Key` matched an earlier create.
+    case job(Job, replayed: Bool)
+    case task(JobTask)
+    case rejected(StoreError)
+}
+
+/// Why the store refused a command. Refusals are deterministic, so every replica refuses alike.
+public enum StoreError: Error, Sendable, Equatable {
+    case notFound(kind: String, id: String)
+    case conflict(field: String?, message: String)
+    case invalid(FieldError)
+    case limitExceeded(field: String?, message: String)
+}

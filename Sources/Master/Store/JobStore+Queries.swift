@@ -1,0 +1,79 @@
+import Model
+
+/// Read-side queries. Pagination follows creation order with an opaque cursor (the sequence
+/// number of the last item returned), so pages stay stable while new jobs arrive.
+extension JobStore {
+    public struct JobFilter: Sendable {
+        public var type: JobType?
+        public var state: JobState?
+        public var labels: [(String, String)]
+        public init(type: JobType? = nil, state: JobState? = nil, labels: [(String, String)] = []) {
+            self.type = type
+            self.state = state
+            self.labels = labels
+        }
+
+        func matches(_ job: Job) -> Bool {
+            if let type, job.spec.type != type { return false }
+            if let state, job.state != state { return false }
+            return labels.allSatisfy { job.spec.labels[$0.0] == $0.1 }
+        }
+    }
+
+    public struct Page<Item: Sendable>: Sendable {
+        public var items: [Item]
+        /// Pass back as `after` for the next page; nil when this page is the last.
+        public var nextCursor: UInt64?
+    }
+
+    /// Jobs matching `filter` created after the one with sequence `after`, at most `limit`.
+    public func listJobs(filter: JobFilter, after: UInt64 = 0, limit: Int) -> Page<Job> {
+        var items: [Job] = []
+        var start = lowerBound(after)
+        while start < jobOrder.count {
+            defer { start += 1 }
+            guard let job = jobs[jobOrder[start]], job.sequence > after, filter.matches(job) else { continue }
+            if items.count == limit { return Page(items: items, nextCursor: items.last?.sequence) }
+            items.append(job)
+        }
+        return Page(items: items, nextCursor: nil)
+    }
+
+    /// Tasks in job creation order then task order; the cursor is the position across that order.
+    public func listTasks(jobId: String?, state: TaskState?, after: UInt64 = 0, limit: Int) -> Page<JobTask> {
+        var items: [JobTask] = []
+        var position: UInt64 = 0
+        let jobIds = jobId.map { [$0] } ?? jobOrder
+        for id in jobIds {
+            guard let job = jobs[id] else { continue }
+            for taskId in job.taskIds {
+                position += 1
+                guard position > after, let task = tasks[taskId], state == nil || task.state == state else { continue }
+                if items.count == limit { return Page(items: items, nextCursor: position - 1) }
+                items.append(task)
+            }
+        }
+        return Page(items: items, nextCursor: nil)
+    }
+
+    /// Task counts of one job by state.
+    public func taskCounts(of job: Job) -> [TaskState: Int] {
+        var counts: [TaskState: Int] = [:]
+        for id in job.taskIds { if let t = tasks[id] { counts[t.state, default: 0] += 1 } }
+        return counts
+    }
+
+    /// The first position in `jobOrder` whose job may have a sequence above `after`.
+    private func lowerBound(_ after: UInt64) -> Int {
+        // jobOrder is in sequence order; forgotten jobs leave gaps, so search by live neighbours.
+        var lo = 0, hi = jobOrder.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            var probe = mid
+            while probe < hi, jobs[jobOrder[probe]] == nil { probe += 1 }
+            if probe == hi { hi = mid; continue }
+            if jobs[jobOrder[probe]]!.sequence <= after { lo = probe + 1 } else { hi = mid }
+        }
+        return lo
+    }
+}

@@ -1,1 +1,0 @@
-public enum ModelVersion { public static let api = "v1" }
