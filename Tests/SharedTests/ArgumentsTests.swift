@@ -6,8 +6,8 @@ import Testing
         Flag("server", .string, default: .string("http://127.0.0.1:4700"), help: "Master API address.", valueName: "URL"),
         Flag("json", .bool, help: "Print JSON."),
     ]
-    static let root = Command("fuller-master", summary: "Fuller's master.", subcommands: [
-        Command("serve", summary: "Run a master.", flags: [
+    static let root = CommandSpec("fuller-master", summary: "Fuller's master.", subcommands: [
+        CommandSpec("serve", summary: "Run a master.", flags: [
             Flag("data-dir", .string, required: true, help: "Where the log lives.", valueName: "DIR"),
             Flag("port", .int, default: .int(4700), help: "API port."),
             Flag("ratio", .double, default: .double(0.5), help: "A ratio."),
@@ -15,11 +15,11 @@ import Testing
             Flag("peers", .list, help: "Peer addresses."),
             Flag("verbose", .bool, default: .bool(true), help: "Say more."),
         ]),
-        Command("job", summary: "Manage jobs.", flags: client, subcommands: [
-            Command("submit", summary: "Submit a job.", flags: [Flag("wait", .bool, help: "Wait for it.")],
+        CommandSpec("job", summary: "Manage jobs.", flags: client, subcommands: [
+            CommandSpec("submit", summary: "Submit a job.", flags: [Flag("wait", .bool, help: "Wait for it.")],
                     positionals: [Positional("FILE", help: "Job file, or - for stdin.")]),
-            Command("kill", summary: "Kill jobs.", positionals: [Positional("ID", help: "Job ids.", variadic: true)]),
-            Command("list", summary: "List jobs.", positionals: [Positional("FILTER", help: "Filter.", required: false)]),
+            CommandSpec("kill", summary: "Kill jobs.", positionals: [Positional("ID", help: "Job ids.", variadic: true)]),
+            CommandSpec("list", summary: "List jobs.", positionals: [Positional("FILTER", help: "Filter.", required: false)]),
         ]),
     ])
 

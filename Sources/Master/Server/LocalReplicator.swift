@@ -100,11 +100,3 @@ final class Snapshotter: Sendable {
         }
     }
 }
-
-extension Duration {
-    /// This duration in seconds, as a Double.
-    var seconds: Double {
-        let c = components
-        return Double(c.seconds) + Double(c.attoseconds) / 1e18
-    }
-}

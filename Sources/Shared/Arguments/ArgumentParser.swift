@@ -1,4 +1,4 @@
-/// Parses a command line against a `Command` tree.
+/// Parses a command line against a `CommandSpec` tree.
 ///
 /// Accepted forms: `--flag value`, `--flag=value`, `--bool`, `--no-bool`, `--bool=false`,
 /// `--` (everything after it is positional), `-` as a positional (stdin), `-h`/`--help` anywhere
@@ -6,7 +6,7 @@
 /// then `FULLER_<FLAG>` from `environment`, then its default. The environment is a parameter so
 /// tests never touch the process's own.
 public enum ArgumentParser {
-    public static func parse(_ arguments: [String], for root: Command,
+    public static func parse(_ arguments: [String], for root: CommandSpec,
                              environment: [String: String]) throws(ArgumentError) -> ParseOutcome {
         var state = State(root: root)
         var index = 0, flagsEnded = false
@@ -66,17 +66,17 @@ public enum ArgumentParser {
 extension ArgumentParser {
     /// The parse in progress: the command path so far, the flags it can see, and what was given.
     private struct State {
-        var path: [Command]
+        var path: [CommandSpec]
         var flags: [String: Flag] = [:]
         var given: [String: ArgumentValue] = [:]
         var positionals: [String] = []
 
-        init(root: Command) {
+        init(root: CommandSpec) {
             path = []
             enter(root)
         }
 
-        mutating func enter(_ command: Command) {
+        mutating func enter(_ command: CommandSpec) {
             path.append(command)
             for flag in command.flags { flags[flag.name] = flag }
         }

@@ -1,7 +1,7 @@
 /// `--help` output for a command, generated from its declaration.
 enum HelpText {
     /// Help for the last command in `path` (the root first).
-    static func render(_ path: [Command]) -> String {
+    static func render(_ path: [CommandSpec]) -> String {
         let command = path.last!
         var usage = "Usage: " + path.map(\.name).joined(separator: " ")
         if !command.subcommands.isEmpty { usage += " COMMAND" }

@@ -62,15 +62,15 @@ public struct Positional: Sendable {
 /// A command: its flags, positionals and subcommands. A subcommand sees its ancestors' flags too,
 /// so `--server` declared once on `job` works for `job submit`, `job list` and the rest.
 /// A command with subcommands takes no positionals of its own: its first word picks a subcommand.
-public struct Command: Sendable {
+public struct CommandSpec: Sendable {
     public var name: String
     public var summary: String
     public var flags: [Flag]
     public var positionals: [Positional]
-    public var subcommands: [Command]
+    public var subcommands: [CommandSpec]
 
     public init(_ name: String, summary: String, flags: [Flag] = [], positionals: [Positional] = [],
-                subcommands: [Command] = []) {
+                subcommands: [CommandSpec] = []) {
         precondition(subcommands.isEmpty || positionals.isEmpty, "\(name): subcommands or positionals, not both")
         precondition(positionals.dropLast().allSatisfy { !$0.isVariadic }, "\(name): only the last positional may be variadic")
         precondition(Set(flags.map(\.name)).count == flags.count, "\(name): duplicate flags")
@@ -93,7 +93,7 @@ public enum ParseOutcome: Sendable {
 /// What the user asked for: which command, its positionals, and a value for every flag that has
 /// one (from the command line, the environment or the default).
 public struct ParsedArguments: Sendable {
-    /// Command names from the root, e.g. `["fuller-master", "job", "submit"]`.
+    /// CommandSpec names from the root, e.g. `["fuller-master", "job", "submit"]`.
     public var commandPath: [String]
     public var positionals: [String]
     public var values: [String: ArgumentValue]
