@@ -1,0 +1,91 @@
+import Dispatch
+import Foundation
+import Glibc
+import Shared
+
+/// `fuller-master serve` and `fuller-master dev`.
+enum ServeCommand {
+    static let serverFlags: [Flag] = [
+        Flag("data-dir", .string, help: "Directory for the WAL and snapshots.", valueName: "DIR"),
+        Flag("api", .string, default: .string("127.0.0.1:4700"), help: "Address the HTTP API listens on.", valueName: "HOST:PORT"),
+        Flag("fsync", .bool, default: .bool(true), help: "fsync the WAL before acknowledging writes (turn off only for throwaway data)."),
+        Flag("snapshot-every", .int, default: .int(50_000), help: "Write a snapshot every N log entries."),
+        Flag("max-connections", .int, default: .int(4_096), help: "Open HTTP connections at most."),
+        Flag("max-body-bytes", .int, default: .int(1 << 20), help: "Largest request body accepted."),
+        Flag("log-level", .string, default: .string("info"), help: "debug, info, warn or error."),
+    ]
+
+    static let serve = CommandSpec("serve", summary: "Run a master.", flags: serverFlags + [
+        Flag("id", .string, default: .string("m1"), help: "This master's id."),
+        Flag("peer", .string, help: "Address for peer traffic (replication arrives in a later release).", valueName: "HOST:PORT"),
+        Flag("peers", .list, help: "Every master as id=HOST:PORT (only a single master is supported so far).", valueName: "LIST"),
+    ])
+
+    static let dev = CommandSpec("dev", summary: "Run a single-node development cluster.", flags: serverFlags)
+
+    static func run(_ args: ParsedArguments, dev: Bool) -> Int32 {
+        do {
+            var config = MasterNode.Configuration(dataDirectory: args.string("data-dir") ?? defaultDataDirectory(dev: dev))
+            if !dev {
+                config.id = args.string("id") ?? "m1"
+                let peers = args.list("peers")
+                guard peers.count <= 1 else {
+                    throw UsageError(message: "--peers: this release runs a single master; got \(peers.count) peers")
+                }
+            }
+            (config.apiHost, config.apiPort) = try parseAddress(args.string("api") ?? "127.0.0.1:4700", flag: "api")
+            config.fsync = args.bool("fsync")
+            config.snapshotEveryEntries = UInt64(max(1, args.int("snapshot-every") ?? 50_000))
+            config.http.maxConnections = args.int("max-connections") ?? 4_096
+            config.http.maxBodyBytes = args.int("max-body-bytes") ?? 1 << 20
+            guard let level = LogLevel(rawValue: args.string("log-level") ?? "info") else {
+                throw UsageError(message: "--log-level: must be debug, info, warn or error")
+            }
+            config.logLevel = level
+            let node = try MasterNode.start(config)
+            waitForTermination()
+            node.shutdown()
+            return 0
+        } catch let e as UsageError {
+            FileHandle.standardError.write(Data("fuller-master: \(e.message)\n".utf8))
+            return 2
+        } catch {
+            FileHandle.standardError.write(Data("fuller-master: \(error)\n".utf8))
+            return 1
+        }
+    }
+
+    static func defaultDataDirectory(dev: Bool) -> String {
+        dev ? FileManager.default.currentDirectoryPath + "/.fuller-dev" : "/var/lib/fuller/master"
+    }
+
+    /// Splits `HOST:PORT` (IPv6 as `[::1]:4700`).
+    static func parseAddress(_ text: String, flag: String) throws(UsageError) -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65_535).contains(port) else {
+            throw UsageError(message: "--\(flag): expected HOST:PORT, got \"\(text)\"")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+
+    /// Blocks until SIGINT or SIGTERM.
+    static func waitForTermination() {
+        let done = DispatchSemaphore(value: 0)
+        var sources: [any DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { done.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        done.wait()
+        sources.forEach { $0.cancel() }
+    }
+}
+
+struct UsageError: Error {
+    var message: String
+}

@@ -1,0 +1,81 @@
+import Foundation
+import JobStore
+import Model
+import Shared
+import Storage
+
+/// One master process: the durable store, the API server and the pieces around them.
+///
+/// Start-up order matters: the store is recovered (snapshot, then the WAL after it) before the
+/// API listens, so `/readyz` and every read reflect everything that was acknowledged before.
+final class MasterNode: Sendable {
+    struct Configuration: Sendable {
+        var id = "m1"
+        var dataDirectory: String
+        var apiHost = "127.0.0.1"
+        var apiPort = 4700
+        var fsync = true
+        var snapshotEveryEntries: UInt64 = 50_000
+        var http = HTTPServer.Configuration()
+        var logLevel = LogLevel.info
+    }
+
+    let configuration: Configuration
+    let store: StoreHandle
+    let metrics: MasterMetrics
+    let server: HTTPServer
+    let logger: Logger
+    private let replicator: LocalReplicator
+    private let snapshotter: Snapshotter
+
+    /// The port the API listens on (useful with port 0).
+    var apiPort: Int { server.port }
+
+    static func start(_ configuration: Configuration) throws -> MasterNode {
+        let logger = Logger(component: "master", minimumLevel: configuration.logLevel).with(["node": .string(configuration.id)])
+        let recovered = try Recovery.open(dataDirectory: configuration.dataDirectory, fsync: configuration.fsync, logger: logger)
+        return try MasterNode(configuration, recovered, logger)
+    }
+
+    private init(_ configuration: Configuration, _ recovered: Recovery.Result, _ logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let store = StoreHandle(recovered.store)
+        self.store = store
+        let metrics = MasterMetrics(store: store)
+        self.metrics = metrics
+        let log = GroupCommitLog(wal: recovered.wal, onBatch: { metrics.observeBatch($0) })
+        let snapshots = recovered.snapshots
+        snapshotter = Snapshotter(lastSnapshotIndex: recovered.snapshotIndex, everyEntries: configuration.snapshotEveryEntries,
+                                  store: store, snapshots: snapshots, logger: logger,
+                                  truncateLog: { index in
+                                      do { try log.truncatePrefix(through: index) } catch {
+                                          logger.error("WAL truncation failed", ["error": .string("\(error)")])
+                                      }
+                                  })
+        replicator = LocalReplicator(log: log, store: store, snapshotter: snapshotter)
+        var router = Router()
+        router.observer = { method, route, status, seconds in
+            metrics.observeRequest(method: method, route: route, status: status, seconds: seconds)
+        }
+        JobsAPI(store: store, replicator: replicator, nowMs: { Timestamp.now().millisecondsSinceEpoch },
+                newJobID: { ID.random() }).register(on: &router)
+        SystemAPI(nodeId: configuration.id, apiAddress: "\(configuration.apiHost):\(configuration.apiPort)",
+                  store: store, metrics: metrics).register(on: &router)
+        var http = configuration.http
+        http.host = configuration.apiHost
+        http.port = configuration.apiPort
+        server = try HTTPServer(configuration: http, handler: router)
+        try server.start()
+        logger.info("master serving", ["api": .string("\(configuration.apiHost):\(server.port)"),
+                                       "appliedIndex": .int(Int(recovered.store.appliedIndex))])
+    }
+
+    /// Stops accepting, lets in-flight requests finish (their writes are durable before they
+    /// answer), then closes the log.
+    func shutdown(grace: Duration = .seconds(5)) {
+        server.shutdown(grace: grace)
+        replicator.close()
+        logger.info("master stopped")
+    }
+}

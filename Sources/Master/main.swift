@@ -1,0 +1,28 @@
+import Foundation
+import Shared
+
+/// `fuller-master`: the master server and the command-line client.
+let root = CommandSpec("fuller-master", summary: "Fuller's master: the job API and, with --server, its client.",
+                       subcommands: [ServeCommand.serve, ServeCommand.dev])
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let status: Int32
+do {
+    switch try ArgumentParser.parse(arguments, for: root, environment: ProcessInfo.processInfo.environment) {
+    case .help(let text):
+        print(text)
+        status = 0
+    case .run(let parsed):
+        switch parsed.commandPath.last {
+        case "serve": status = ServeCommand.run(parsed, dev: false)
+        case "dev": status = ServeCommand.run(parsed, dev: true)
+        default:
+            if case .help(let text)? = try? ArgumentParser.parse(["--help"], for: root, environment: [:]) { print(text) }
+            status = 2
+        }
+    }
+} catch {
+    FileHandle.standardError.write(Data("fuller-master: \(error)\n".utf8))
+    status = 2
+}
+exit(status)
