@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Fuller's test entry point (README's test command; .ci/run runs exactly this).
+#
+#   bash Tests/run.sh            unit, live-server and real-process tests, then fuzzing
+#   FUZZ_SECONDS=0 bash ...      skip fuzzing (quick local runs)
+#
+# Everything it needs is built here from the clean tree; nothing is fetched but Debian packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzz_seconds=${FUZZ_SECONDS:-60}
+
+echo "== build"
+swift build --build-tests 2>&1 | tail -n 3
+
+echo "== tests"
+status=0
+swift test --skip-build > .build/test-output.txt 2>&1 || status=$?
+grep -E "^(✘|✔ Suite)|error:" .build/test-output.txt || true
+if [ "$status" -ne 0 ] || ! grep -qE "Test run with [0-9]+ tests? .*passed" .build/test-output.txt; then
+    echo "tests failed; full output in .build/test-output.txt" >&2
+    tail -n 60 .build/test-output.txt >&2
+    exit 1
+fi
+
+if [ "$fuzz_seconds" -gt 0 ]; then
+    echo "== fuzz (${fuzz_seconds}s per target)"
+    for target in HTTPParserFuzz JobSpecFuzz; do
+        bash Tests/Fuzz/run.sh "$target" "$fuzz_seconds"
+    done
+fi
+
+grep -E "Test run with" .build/test-output.txt | tail -n 1
