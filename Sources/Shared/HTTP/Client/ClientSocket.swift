@@ -24,14 +24,18 @@ final class ClientSocket: Sendable {
     /// Name resolution uses the blocking `getaddrinfo`, bounded by the resolver's own timeouts
     /// (`/etc/resolv.conf`) rather than `deadline`; Fuller's addresses are literals or `/etc/hosts`
     /// names in practice, which resolve without the network.
-    static func connect(to endpoint: HTTPEndpoint, deadline: ContinuousClock.Instant) throws(HTTPClientError) -> ClientSocket {
+    /// A `cancellation` shuts the connecting socket down, so the connect fails at once.
+    static func connect(to endpoint: HTTPEndpoint, deadline: ContinuousClock.Instant,
+                        cancellation: HTTPClient.Cancellation?) throws(HTTPClientError) -> ClientSocket {
+        defer { cancellation?.clearHandler() }
         switch endpoint {
-        case .tcp(let host, let port): try connectTCP(host: host, port: port, deadline: deadline)
-        case .unix(let path): try connectUnix(path: path, deadline: deadline)
+        case .tcp(let host, let port): return try connectTCP(host: host, port: port, deadline: deadline, cancellation: cancellation)
+        case .unix(let path): return try connectUnix(path: path, deadline: deadline, cancellation: cancellation)
         }
     }
 
-    private static func connectTCP(host: String, port: Int, deadline: ContinuousClock.Instant) throws(HTTPClientError) -> ClientSocket {
+    private static func connectTCP(host: String, port: Int, deadline: ContinuousClock.Instant,
+                                   cancellation: HTTPClient.Cancellation?) throws(HTTPClientError) -> ClientSocket {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -47,7 +51,7 @@ final class ClientSocket: Sendable {
         while let info = cursor {
             cursor = info.pointee.ai_next
             do {
-                let socket = try open(family: info.pointee.ai_family)
+                let socket = try open(family: info.pointee.ai_family, cancellation: cancellation)
                 try socket.finishConnect(Glibc.connect(socket.fd, info.pointee.ai_addr, info.pointee.ai_addrlen),
                                          deadline: deadline)
                 var one: Int32 = 1
@@ -55,6 +59,8 @@ final class ClientSocket: Sendable {
                 return socket
             } catch .timedOut(let phase) {
                 throw .timedOut(phase)  // The deadline covers all addresses: none is left for the next.
+            } catch .cancelled {
+                throw .cancelled
             } catch {
                 lastError = error
             }
@@ -62,7 +68,8 @@ final class ClientSocket: Sendable {
         throw lastError
     }
 
-    private static func connectUnix(path: String, deadline: ContinuousClock.Instant) throws(HTTPClientError) -> ClientSocket {
+    private static func connectUnix(path: String, deadline: ContinuousClock.Instant,
+                                    cancellation: HTTPClient.Cancellation?) throws(HTTPClientError) -> ClientSocket {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
@@ -73,7 +80,7 @@ final class ClientSocket: Sendable {
             raw.copyBytes(from: path.utf8)
             raw[path.utf8.count] = 0
         }
-        let socket = try open(family: AF_UNIX)
+        let socket = try open(family: AF_UNIX, cancellation: cancellation)
         while true {
             let result = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -84,6 +91,7 @@ final class ClientSocket: Sendable {
             // there is nothing to poll for, so retry briefly until the deadline.
             if result != 0 && errno == EAGAIN {
                 guard ContinuousClock.now < deadline else { throw .timedOut(.connect) }
+                if cancellation?.isCancelled == true { throw .cancelled }
                 usleep(5_000)
                 continue
             }
@@ -92,11 +100,13 @@ final class ClientSocket: Sendable {
         }
     }
 
-    private static func open(family: Int32) throws(HTTPClientError) -> ClientSocket {
+    private static func open(family: Int32, cancellation: HTTPClient.Cancellation?) throws(HTTPClientError) -> ClientSocket {
         let flags = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         let fd = socket(family, flags, 0)
         guard fd >= 0 else { throw .connectFailed(errno: errno, message: HTTPClientError.message(errno: errno)) }
-        return ClientSocket(fd: fd)
+        let socket = ClientSocket(fd: fd)
+        try cancellation?.setHandler { socket.shutdown() }
+        return socket
     }
 
     /// Completes a non-blocking `connect()` that returned `result`.

@@ -30,8 +30,8 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     case connectionClosed
     /// `send()` or `recv()` failed with something other than a timeout or an orderly close.
     case ioFailed(errno: Int32, message: String)
-    /// The response is not valid HTTP/1.1; the message says what the parser rejected.
-    case invalidResponse(String)
+    /// The response is not valid HTTP/1.1: what the parser rejected.
+    case invalidResponse(HTTPParseError)
     /// The response body exceeded the configured maximum.
     case responseTooLarge(limitBytes: Int)
     /// A streamed line exceeded the configured maximum.
@@ -55,7 +55,11 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .timedOut(.requestDeadline): "request deadline exceeded"
         case .connectionClosed: "connection closed by the server before the response was complete"
         case .ioFailed(let code, let message): "socket I/O failed: \(message) (errno \(code))"
-        case .invalidResponse(let why): "invalid response: \(why)"
+        case .invalidResponse(.malformed(let why)): "invalid response: \(why)"
+        case .invalidResponse(.headerTooLarge): "invalid response: header block too large"
+        case .invalidResponse(.unsupportedTransferEncoding): "invalid response: unsupported transfer coding"
+        case .invalidResponse(.unsupportedVersion): "invalid response: not HTTP/1.x"
+        case .invalidResponse(let error): "invalid response: \(error)"
         case .responseTooLarge(let limit): "response body larger than \(limit) bytes"
         case .lineTooLong(let limit): "streamed line longer than \(limit) bytes"
         case .tooManyConnections(let limit): "all \(limit) connections busy; none came free in time"
