@@ -160,6 +160,49 @@ import Testing
         #expect(client.pool.counts.open == 1)
     }
 
+    @Test func manyLongStreamsRunAtOnce() async throws {
+        let server = try Self.streaming(["ready\n"])
+        defer { server.stop() }
+        let client = HTTPClientTests.client(server) { $0.idleReadTimeout = .seconds(30) }
+        let started = Counter()
+        let count = 24  // Far more than the cores here: no stream may wait for another to end.
+        await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    try await client.stream(HTTPRequest(method: .GET, target: "/v1/events")) { _ in
+                        started.increment()
+                        return true
+                    }
+                }
+            }
+            #expect(await Self.eventually { started.value == count })
+            group.cancelAll()
+            while let result = await group.nextResult() {
+                #expect(throws: HTTPClientError.cancelled) { try result.get() }
+            }
+        }
+    }
+
+    @Test func waiterGetsTheReleasedConnection() async throws {
+        let server = try ScriptedServer { connection in
+            while connection.readRequest() != nil {
+                Thread.sleep(forTimeInterval: 0.05)
+                connection.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            }
+        }
+        defer { server.stop() }
+        let client = HTTPClientTests.client(server) {
+            $0.maxConnections = 1
+            $0.connectionWaitTimeout = .seconds(3)
+        }
+        async let first = client.send(.GET, "/1")
+        async let second = client.send(.GET, "/2")
+        async let third = client.send(.GET, "/3")
+        let statuses = try await [first.status, second.status, third.status]
+        #expect(statuses == [200, 200, 200])
+        #expect(server.acceptCount == 1)
+    }
+
     /// True when a Docker Engine answers `GET /_ping` on the standard socket.
     static let dockerAnswers: Bool = {
         var configuration = HTTPClient.Configuration()
@@ -175,4 +218,11 @@ import Testing
         #expect(response.status == 200)
         #expect(String(decoding: response.bodyBytes, as: UTF8.self).contains("\"ApiVersion\""))
     }
+}
+
+/// A thread-safe count that closures can share.
+final class Counter: Sendable {
+    private let count = Atomic<Int>(0)
+    func increment() { count.add(1, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
 }

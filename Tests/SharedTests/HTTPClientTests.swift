@@ -114,6 +114,17 @@ import Testing
         #expect(server.acceptCount == 2)
     }
 
+    @Test func idleConnectionsExpire() throws {
+        let server = try Self.answering("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        defer { server.stop() }
+        let client = Self.client(server) { $0.idleConnectionTimeout = .milliseconds(50) }
+        _ = try client.send(.GET, "/")
+        Thread.sleep(forTimeInterval: 0.1)
+        _ = try client.send(.GET, "/")
+        #expect(server.acceptCount == 2)
+        #expect(client.pool.counts == (open: 1, idle: 1))
+    }
+
     /// The first connection answers once, then reads the next request and closes unanswered: what a
     /// server closing an idle connection just as the client reuses it looks like.
     static func closesOnSecondRequest() throws -> ScriptedServer {

@@ -2,16 +2,16 @@ import Dispatch
 
 /// The `async` face of `HTTPClient`, for callers in Swift concurrency.
 ///
-/// The blocking calls run on `HTTPClient.ioQueue`, never on the cooperative pool, and resume the
-/// caller when done. Task cancellation cancels the call: its socket is shut down, so a call blocked
-/// in `poll()` wakes at once and throws `.cancelled`.
+/// The blocking calls run on Dispatch threads, never on the cooperative pool, and resume the caller
+/// when done. Task cancellation cancels the call: its socket is shut down, so a call blocked in
+/// `poll()` wakes at once and throws `.cancelled`.
 ///
-/// Threads: `ioQueue` is a private concurrent queue, and Dispatch adds a thread when all of its
-/// threads are blocked, so one long stream never holds up another call. The number of threads is
-/// bounded by the calls in flight, which `maxConnections` plus `maxWaitingRequests` bound per client.
+/// Threads: each call runs on its own serial queue. Serial queues are "overcommit" in Dispatch: a
+/// blocked one never delays another, which a long-lived stream (Docker `/events`) needs; a shared
+/// concurrent queue would be capped near the core count and let a few streams starve every other
+/// call. Idle threads are reused by Dispatch. Threads in use are bounded by the calls in flight,
+/// which `maxConnections` plus `maxWaitingRequests` bound for each client.
 extension HTTPClient {
-    static let ioQueue = DispatchQueue(label: "fuller.http-client.io", attributes: .concurrent)
-
     /// `send(_:timeout:cancellation:)` without blocking the caller's thread.
     public func send(_ request: HTTPRequest, timeout: Duration? = nil) async throws(HTTPClientError) -> HTTPResponse {
         try await runBlocking { cancellation throws(HTTPClientError) in
@@ -37,14 +37,14 @@ extension HTTPClient {
         }
     }
 
-    /// Runs `work` on `ioQueue` and waits for it without blocking; cancelling the task cancels it.
+    /// Runs `work` on its own Dispatch thread and waits without blocking; cancelling the task cancels it.
     private func runBlocking<T: Sendable>(
         _ work: @escaping @Sendable (Cancellation) throws(HTTPClientError) -> T
     ) async throws(HTTPClientError) -> T {
         let cancellation = Cancellation()
         let result: Result<T, HTTPClientError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                HTTPClient.ioQueue.async {
+                DispatchQueue(label: "fuller.http-client.call").async {
                     continuation.resume(returning: Result { () throws(HTTPClientError) in try work(cancellation) })
                 }
             }

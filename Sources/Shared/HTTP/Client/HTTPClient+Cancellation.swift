@@ -4,7 +4,8 @@ extension HTTPClient {
     /// Cancels a blocking call from another thread: pass one to `send` or `stream`, then call
     /// `cancel()` anywhere. The call stops waiting at once (its socket is shut down) and throws
     /// `HTTPClientError.cancelled`. The `async` API makes one per call and cancels it when the task
-    /// is cancelled. One token may be shared by several calls; cancelling is final.
+    /// is cancelled. A token serves one call at a time (later calls may reuse it); cancelling is
+    /// final.
     public final class Cancellation: Sendable {
         private struct State {
             var isCancelled = false
