@@ -198,6 +198,15 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(2))
     }
 
+    @Test func sendTimesOutWhenTheServerStopsReading() throws {
+        let server = try ScriptedServer { _ in Thread.sleep(forTimeInterval: 2) }
+        defer { server.stop() }
+        let client = Self.client(server) { $0.idleReadTimeout = .milliseconds(200) }
+        // Larger than loopback's socket buffers on both sides, so the writer must block.
+        let body = [UInt8](repeating: 0x61, count: 48 * 1024 * 1024)
+        #expect(throws: HTTPClientError.timedOut(.send)) { try client.send(.PUT, "/blob", body: body) }
+    }
+
     @Test func requestDeadlineCoversATricklingResponse() throws {
         let server = try ScriptedServer { connection in
             _ = connection.readRequest()

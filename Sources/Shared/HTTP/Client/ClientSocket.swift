@@ -116,16 +116,18 @@ final class ClientSocket: Sendable {
         guard code == EINPROGRESS || code == EINTR else {
             throw .connectFailed(errno: code, message: HTTPClientError.message(errno: code))
         }
-        try wait(for: Int16(POLLOUT), deadline: deadline, idleTimeout: nil, timeoutPhase: .connect)
+        try wait(for: Int16(POLLOUT), deadline: deadline, deadlinePhase: .connect, idleTimeout: nil, idlePhase: .connect)
         var error: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
         guard error == 0 else { throw .connectFailed(errno: error, message: HTTPClientError.message(errno: error)) }
     }
 
-    /// Writes all of `bytes`; `sent` counts what the kernel accepted, even when this throws, so the
-    /// caller knows whether a retry could repeat a request the server may have seen.
-    func sendAll(_ bytes: [UInt8], deadline: ContinuousClock.Instant?, sent: inout Int) throws(HTTPClientError) {
+    /// Writes all of `bytes`, waiting at most `idleTimeout` for the peer to take more and never past
+    /// `deadline`. `sent` counts what the kernel accepted, even when this throws, so the caller
+    /// knows whether a retry could repeat a request the server may have seen.
+    func sendAll(_ bytes: [UInt8], deadline: ContinuousClock.Instant?, idleTimeout: Duration,
+                 sent: inout Int) throws(HTTPClientError) {
         while sent < bytes.count {
             let count = bytes.withUnsafeBytes { raw in
                 Glibc.send(fd, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
@@ -134,7 +136,8 @@ final class ClientSocket: Sendable {
             switch errno {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK:
-                try wait(for: Int16(POLLOUT), deadline: deadline, idleTimeout: nil, timeoutPhase: .send)
+                try wait(for: Int16(POLLOUT), deadline: deadline, deadlinePhase: .requestDeadline,
+                         idleTimeout: idleTimeout, idlePhase: .send)
             case EPIPE, ECONNRESET: throw .connectionClosed
             case let code: throw .ioFailed(errno: code, message: HTTPClientError.message(errno: code))
             }
@@ -144,14 +147,15 @@ final class ClientSocket: Sendable {
     /// Reads what is available into `buffer`, waiting at most `idleTimeout` for the first byte and
     /// never past `deadline`. Returns 0 when the peer closed its side.
     func receive(into buffer: UnsafeMutableRawBufferPointer, deadline: ContinuousClock.Instant?,
-                 idleTimeout: Duration?) throws(HTTPClientError) -> Int {
+                 idleTimeout: Duration) throws(HTTPClientError) -> Int {
         while true {
             let count = recv(fd, buffer.baseAddress, buffer.count, 0)
             if count >= 0 { return count }
             switch errno {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK:
-                try wait(for: Int16(POLLIN), deadline: deadline, idleTimeout: idleTimeout, timeoutPhase: .idleRead)
+                try wait(for: Int16(POLLIN), deadline: deadline, deadlinePhase: .requestDeadline,
+                         idleTimeout: idleTimeout, idlePhase: .idleRead)
             case ECONNRESET: throw .connectionClosed
             case let code: throw .ioFailed(errno: code, message: HTTPClientError.message(errno: code))
             }
@@ -166,17 +170,15 @@ final class ClientSocket: Sendable {
         return ready == 0
     }
 
-    /// Polls for `events` until `deadline` or, when given, `idleTimeout` from now, whichever is first.
-    /// Hang-ups and errors return normally: the following `recv` or `send` reports them precisely.
-    private func wait(for events: Int16, deadline: ContinuousClock.Instant?, idleTimeout: Duration?,
-                      timeoutPhase: HTTPClientError.Phase) throws(HTTPClientError) {
-        let start = ContinuousClock.now
-        var limit = deadline
-        var phase = HTTPClientError.Phase.requestDeadline
-        if timeoutPhase != .idleRead { phase = timeoutPhase }
-        if let idle = idleTimeout, limit == nil || start + idle < limit! {
-            limit = start + idle
-            phase = timeoutPhase
+    /// Polls for `events` until `deadline` or, when given, `idleTimeout` from now, whichever comes
+    /// first, and names the expired one. Hang-ups and errors return normally: the following `recv`
+    /// or `send` reports them precisely.
+    private func wait(for events: Int16, deadline: ContinuousClock.Instant?, deadlinePhase: HTTPClientError.Phase,
+                      idleTimeout: Duration?, idlePhase: HTTPClientError.Phase) throws(HTTPClientError) {
+        var (limit, phase) = (deadline, deadlinePhase)
+        if let idleTimeout {
+            let idleLimit = ContinuousClock.now + idleTimeout
+            if deadline.map({ idleLimit < $0 }) ?? true { (limit, phase) = (idleLimit, idlePhase) }
         }
         while true {
             var entry = pollfd(fd: fd, events: events, revents: 0)

@@ -64,7 +64,7 @@ extension HTTPClient {
         defer { cancellation?.clearHandler() }
         var sent = 0
         do throws(HTTPClientError) {
-            try socket.sendAll(bytes, deadline: deadline, sent: &sent)
+            try socket.sendAll(bytes, deadline: deadline, idleTimeout: idleTimeout, sent: &sent)
         } catch {
             throw ExchangeFailure(error: error, mayRetry: error == .connectionClosed && (sent == 0 || method.isIdempotent))
         }

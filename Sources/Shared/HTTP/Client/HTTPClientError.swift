@@ -9,7 +9,7 @@ public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible
     public enum Phase: String, Sendable {
         /// Establishing the TCP or Unix-domain connection.
         case connect
-        /// Writing the request (the peer stopped reading).
+        /// Writing the request: the peer took no bytes for `idleReadTimeout`.
         case send
         /// No byte of the response arrived for `idleReadTimeout`.
         case idleRead

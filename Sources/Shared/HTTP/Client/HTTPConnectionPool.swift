@@ -138,8 +138,8 @@ final class HTTPConnectionPool: Sendable {
     func release(_ connection: PooledConnection, reusable: Bool) {
         var connection = connection
         connection.idleSince = .now
-        give(reusable ? .idle(connection) : .slot)
         if !reusable { connection.socket.close() }
+        give(reusable ? .idle(connection) : .slot)
     }
 
     /// Gives up a slot whose connect failed, or whose connection was closed.
