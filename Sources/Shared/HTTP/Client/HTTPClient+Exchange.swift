@@ -15,7 +15,7 @@ extension HTTPClient {
         var retried = false
         while true {
             if cancellation?.isCancelled == true { throw .cancelled }
-            let (connection, reused) = try checkout(deadline: deadline, cancellation: cancellation)
+            let (connection, reused) = try checkout(fresh: retried, deadline: deadline, cancellation: cancellation)
             do throws(ExchangeFailure) {
                 let outcome = try exchange(bytes, method: request.method, on: connection, deadline: deadline,
                                            idleTimeout: idleTimeout, maxBodyBytes: maxBodyBytes,
@@ -33,12 +33,13 @@ extension HTTPClient {
         }
     }
 
-    /// A usable connection: a pooled one that is still open, or a new one.
-    private func checkout(deadline: ContinuousClock.Instant?,
+    /// A usable connection: a pooled one that is still open, or a new one. A retry asks for a
+    /// `fresh` one: its pooled siblings likely went stale together (a restarted server).
+    private func checkout(fresh: Bool, deadline: ContinuousClock.Instant?,
                           cancellation: Cancellation?) throws(HTTPClientError) -> (PooledConnection, reused: Bool) {
         if case .idle(let connection) = try pool.acquire(deadline: deadline, cancellation: cancellation) {
-            if connection.socket.isIdleAndOpen() { return (connection, true) }
-            connection.socket.close()  // Closed or spoken to while idle; its slot serves a new one.
+            if !fresh && connection.socket.isIdleAndOpen() { return (connection, true) }
+            connection.socket.close()  // Closed, spoken to or passed over; its slot serves a new one.
         }
         var connectDeadline = ContinuousClock.now + configuration.connectTimeout
         if let deadline, deadline < connectDeadline { connectDeadline = deadline }

@@ -105,7 +105,7 @@ final class HTTPConnectionPool: Sendable {
         do throws(HTTPClientError) {
             try cancellation?.setHandler { semaphore.signal() }
         } catch {
-            _ = withdraw(id)
+            if let lease = withdraw(id) { give(lease) }  // Granted between queueing and now.
             throw error
         }
         let milliseconds = Int(ClientSocket.milliseconds(until: limit))
