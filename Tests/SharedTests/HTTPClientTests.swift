@@ -159,18 +159,20 @@ import Testing
         #expect(server.acceptCount == 1)
     }
 
-    @Test func connectTimesOutAgainstFullBacklog() throws {
-        let path = Self.temporarySocketPath()
-        let server = try ScriptedServer(unixPath: path, backlog: 0)
+    @Test(arguments: ["tcp", "unix"])
+    func connectTimesOutAgainstFullBacklog(transport: String) throws {
+        let server = try ScriptedServer(neverAccepting: transport == "unix" ? Self.temporarySocketPath() : nil, backlog: 0)
         defer { server.stop() }
-        // Fill the backlog with connections nobody accepts; further connects then get EAGAIN.
+        // Fill the backlog with connections nobody accepts. Then a Unix connect gets EAGAIN and a
+        // TCP SYN is dropped, so the client waits out its connect timeout either way.
         var fillers: [HTTPClient] = []
         var configuration = HTTPClient.Configuration()
         configuration.connectTimeout = .milliseconds(200)
         configuration.idleReadTimeout = .milliseconds(100)
         var sawTimeout = false
         for _ in 0..<4 where !sawTimeout {
-            let client = HTTPClient(endpoint: .unix(path: path), configuration: configuration)
+            let endpoint = server.unixPath.map { HTTPEndpoint.unix(path: $0) } ?? .tcp(host: "127.0.0.1", port: server.port)
+            let client = HTTPClient(endpoint: endpoint, configuration: configuration)
             fillers.append(client)
             let start = ContinuousClock.now
             do {

@@ -72,8 +72,8 @@ final class ScriptedServer: Sendable {
         thread.start()
     }
 
-    /// Accepts nothing: for tests that fill the backlog.
-    init(unixPath: String, backlog: Int32) throws {
+    /// Listens but accepts nothing: for tests that fill the backlog.
+    init(neverAccepting unixPath: String?, backlog: Int32) throws {
         self.unixPath = unixPath
         (listener, port) = try ScriptedServer.listen(unixPath: unixPath, backlog: backlog)
         done.signal()
