@@ -13,7 +13,7 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     case io(String, errno: Int32)
     /// A payload of `bytes` bytes is over `max`, the configured `recordBytesMax`.
     case recordTooLarge(bytes: Int, max: Int)
-    /// An append whose index is not the log's last index + 1.
+    /// An append whose index is not the log's last index + 1, or a snapshot older than the newest.
     case outOfOrder(expected: UInt64, got: UInt64)
     /// A read or truncation outside what the log holds.
     case indexOutOfRange(UInt64, firstIndex: UInt64, lastIndex: UInt64)
@@ -31,7 +31,7 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .recordTooLarge(bytes, max):
             return "record of \(bytes) bytes is over the \(max)-byte limit"
         case let .outOfOrder(expected, got):
-            return "append out of order: expected index \(expected), got \(got)"
+            return "index out of order: expected \(expected), got \(got)"
         case let .indexOutOfRange(index, first, last):
             return "index \(index) is outside the log (first \(first), last \(last))"
         case .overloaded:
