@@ -1,5 +1,5 @@
 import Testing
-@testable import Shared
+import Shared
 
 @Suite struct CRC32CTests {
     /// Bit-at-a-time reference, to check the sliced tables against.

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Glibc
 import Synchronization
 import Testing
@@ -20,7 +21,7 @@ final class Recorder<Value: Sendable>: Sendable {
             let log = GroupCommitLog(wal: wal, onBatch: { batches.append($0) })
             let completed = Recorder<(index: UInt64, payload: [UInt8])>()
             let threads = 8, perThread = 500
-            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            runConcurrently(threads: threads) { thread in
                 for n in 0..<perThread {
                     let payload = Array("t\(thread)-n\(n)".utf8)
                     log.submit(payload) { result in
@@ -49,7 +50,7 @@ final class Recorder<Value: Sendable>: Sendable {
             let (wal, _) = try WriteAheadLog.open(directory: dir, options: WriteAheadLog.Options())
             let batches = Recorder<BatchStats>()
             let log = GroupCommitLog(wal: wal, onBatch: { batches.append($0) })
-            DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            runConcurrently(threads: 8) { thread in
                 for n in 0..<40 {
                     let acknowledged = DispatchSemaphore(value: 0)
                     log.submit(Array("\(thread)/\(n)".utf8)) { result in
@@ -140,6 +141,25 @@ final class Recorder<Value: Sendable>: Sendable {
             #expect(reopened.firstIndex > 1 && reopened.firstIndex <= 16 && reopened.lastIndex == 21)
         }
     }
+}
+
+/// Runs `body` on `threads` dedicated threads that start together, and waits for all of them.
+/// (Not `concurrentPerform`: its width follows the free cores, so on a busy machine the
+/// "concurrent" submitters could run one after another.)
+func runConcurrently(threads: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let started = DispatchSemaphore(value: 0), go = DispatchSemaphore(value: 0), finished = DispatchGroup()
+    for thread in 0..<threads {
+        finished.enter()
+        Thread {
+            started.signal()
+            go.wait()
+            body(thread)
+            finished.leave()
+        }.start()
+    }
+    for _ in 0..<threads { started.wait() }
+    for _ in 0..<threads { go.signal() }
+    finished.wait()
 }
 
 /// Lets a test hold the writer thread inside `onBatch` (first call only) and let it go.
