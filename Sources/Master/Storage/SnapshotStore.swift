@@ -14,14 +14,6 @@ public struct Snapshot: Sendable, Equatable {
     }
 }
 
-/// What `SnapshotStore.loadLatest` found.
-public struct SnapshotLoad: Sendable, Equatable {
-    /// The newest valid snapshot, or nil when there has never been one.
-    public var snapshot: Snapshot?
-    /// Newer snapshot files that failed their checks and were set aside as `*.corrupt`; log these.
-    public var skipped: [StorageError]
-}
-
 /// Snapshot files in one directory, written atomically and kept two deep.
 ///
 /// File `snapshot-<index, 20 digits>`, integers little-endian:
@@ -33,7 +25,7 @@ public struct SnapshotLoad: Sendable, Equatable {
 /// new one, plus at worst a `.tmp` that is ignored and later removed.
 ///
 /// Safety rule for falling back: the newest two snapshots are kept, and the WAL may only be
-/// truncated through the *older* of the two (`walTruncationIndex`). So when the newest snapshot is
+/// truncated through the *older* of the two (`truncationSafeIndex`). So when the newest snapshot is
 /// found corrupt, the older one plus the WAL entries after it still rebuild the same state, and
 /// `loadLatest` falls back to it. With no valid snapshot left at all, entries the WAL no longer
 /// holds would be missing, so `loadLatest` throws instead of starting empty.
@@ -87,32 +79,35 @@ public struct SnapshotStore: Sendable {
         if fsyncEnabled && !stale.isEmpty { try POSIXFile.syncDirectory(directory) }
     }
 
-    /// The newest valid snapshot. Corrupt newer files are renamed `*.corrupt` and reported in
-    /// `skipped` when an older valid snapshot exists; if none is valid, throws the newest's error.
-    public func loadLatest() throws(StorageError) -> SnapshotLoad {
-        var skipped: [StorageError] = []
+    /// The newest valid snapshot, or nil when there has never been one. A corrupt newer file is
+    /// renamed `*.corrupt` and passed to `skipped` (log it) when an older valid snapshot exists;
+    /// when none is valid, throws the newest one's error.
+    public func loadLatest(skipped: (StorageError) -> Void = { _ in }) throws(StorageError) -> Snapshot? {
+        var corrupt: [StorageError] = []
         for index in try snapshotIndexes() {
             let name = Self.fileName(index)
             do {
                 let snapshot = try Self.decode(POSIXFile.readAll(directory + "/" + name), name: name, index: index)
-                for case let .corrupt(file, _, _) in skipped {
+                for case let .corrupt(file, _, _) in corrupt {
                     try POSIXFile.rename(directory + "/" + file, directory + "/" + file + ".corrupt")
                 }
-                if fsyncEnabled && !skipped.isEmpty { try POSIXFile.syncDirectory(directory) }
-                return SnapshotLoad(snapshot: snapshot, skipped: skipped)
+                if fsyncEnabled && !corrupt.isEmpty { try POSIXFile.syncDirectory(directory) }
+                corrupt.forEach(skipped)
+                return snapshot
             } catch let error where error.isCorruption {
-                skipped.append(error)
+                corrupt.append(error)
             }
         }
-        if let newest = skipped.first { throw newest }
-        return SnapshotLoad(snapshot: nil, skipped: [])
+        if let newest = corrupt.first { throw newest }
+        return nil
     }
 
     /// The index through which the WAL may safely be truncated: the older of the two kept
-    /// snapshots, or nil while fewer than two exist. See the safety rule on the type.
-    public func walTruncationIndex() throws(StorageError) -> UInt64? {
-        let indexes = try snapshotIndexes()
-        return indexes.count >= Self.retainedCount ? indexes[Self.retainedCount - 1] : nil
+    /// snapshots, or nil while fewer than two exist (or the directory cannot be listed, which
+    /// only postpones truncation). See the safety rule on the type.
+    public var truncationSafeIndex: UInt64? {
+        guard let indexes = try? snapshotIndexes(), indexes.count >= Self.retainedCount else { return nil }
+        return indexes[Self.retainedCount - 1]
     }
 
     /// Indexes of the snapshot files present, newest first (not `.tmp` or `.corrupt` ones).

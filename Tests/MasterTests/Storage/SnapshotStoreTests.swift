@@ -5,18 +5,18 @@ import Testing
     @Test func savesLoadsAndKeepsTheNewestTwo() throws {
         try withTemporaryDirectory { dir in
             let store = try SnapshotStore(directory: dir, fsyncEnabled: true)
-            #expect(try store.loadLatest() == SnapshotLoad(snapshot: nil, skipped: []))
-            #expect(try store.walTruncationIndex() == nil)
+            #expect(try store.loadLatest() == nil)
+            #expect(store.truncationSafeIndex == nil)
             try store.save(index: 10, term: 1, payload: testPayload(10))
-            #expect(try store.walTruncationIndex() == nil)
+            #expect(store.truncationSafeIndex == nil)
             try store.save(index: 20, term: 2, payload: testPayload(20))
             try store.save(index: 30, term: 2, payload: [])
             #expect(try store.snapshotIndexes() == [30, 20])
-            #expect(try store.walTruncationIndex() == 20)
-            #expect(try store.loadLatest().snapshot == Snapshot(index: 30, term: 2, payload: []))
+            #expect(store.truncationSafeIndex == 20)
+            #expect(try store.loadLatest() == Snapshot(index: 30, term: 2, payload: []))
             #expect(throws: StorageError.outOfOrder(expected: 30, got: 25)) { try store.save(index: 25, term: 2, payload: []) }
             try store.save(index: 30, term: 3, payload: [1])  // the same index replaces it
-            #expect(try store.loadLatest().snapshot == Snapshot(index: 30, term: 3, payload: [1]))
+            #expect(try store.loadLatest() == Snapshot(index: 30, term: 3, payload: [1]))
         }
     }
 
@@ -26,7 +26,7 @@ import Testing
             try store.save(index: 5, term: 1, payload: testPayload(5))
             let temporary = dir + "/" + SnapshotStore.fileName(9) + ".tmp"
             writeFile(temporary, [1, 2, 3])  // a crash before the rename
-            #expect(try store.loadLatest().snapshot?.index == 5)
+            #expect(try store.loadLatest()?.index == 5)
             _ = try SnapshotStore(directory: dir, fsyncEnabled: false)
             #expect(readFile(temporary).isEmpty)
             #expect(try store.snapshotIndexes() == [5])
@@ -63,12 +63,13 @@ import Testing
             var bytes = readFile(newest)
             bytes[bytes.count - 1] ^= 1
             writeFile(newest, bytes)
-            let load = try store.loadLatest()
-            #expect(load.snapshot == Snapshot(index: 10, term: 1, payload: testPayload(10)))
-            #expect(load.skipped == [.corrupt(file: SnapshotStore.fileName(20), offset: 32, reason: "checksum mismatch")])
+            let skipped = Recorder<StorageError>()
+            let load = try store.loadLatest(skipped: skipped.append)
+            #expect(load == Snapshot(index: 10, term: 1, payload: testPayload(10)))
+            #expect(skipped.all == [.corrupt(file: SnapshotStore.fileName(20), offset: 32, reason: "checksum mismatch")])
             #expect(readFile(newest + ".corrupt") == bytes)
             // Only one good snapshot is left, so the WAL may not be truncated until there are two.
-            #expect(try store.walTruncationIndex() == nil)
+            #expect(store.truncationSafeIndex == nil)
         }
     }
 
@@ -93,10 +94,10 @@ import Testing
             let store = try SnapshotStore(directory: dir + "/snapshots", fsyncEnabled: false)
             try store.save(index: 10, term: 1, payload: [10])
             try store.save(index: 20, term: 1, payload: [20])
-            try log.truncatePrefix(through: try #require(try store.walTruncationIndex()))
+            try log.truncatePrefix(through: try #require(store.truncationSafeIndex))
             #expect(log.firstIndex > 1 && log.firstIndex <= 11)
             writeFile(dir + "/snapshots/" + SnapshotStore.fileName(20), [0])
-            let restored = try #require(try store.loadLatest().snapshot)
+            let restored = try #require(try store.loadLatest())
             #expect(restored.index == 10)
             #expect(try log.entries(from: restored.index + 1, maxBytes: .max) == testEntries(11...30))
         }
