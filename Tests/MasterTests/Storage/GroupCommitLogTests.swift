@@ -6,7 +6,7 @@ import Testing
 @testable import Storage
 
 /// Collects values from completions and callbacks on other threads.
-final class Recorder<Value: Sendable>: Sendable {
+final class CompletionRecorder<Value: Sendable>: Sendable {
     let values = Mutex<[Value]>([])
     func append(_ value: Value) { values.withLock { $0.append(value) } }
     var all: [Value] { values.withLock { $0 } }
@@ -14,14 +14,14 @@ final class Recorder<Value: Sendable>: Sendable {
 
 @Suite struct GroupCommitLogTests {
     @Test func concurrentSubmitsAreDurableUniqueAndCompletedInOrder() throws {
-        try withTemporaryDirectory { dir in
+        try withStorageDirectory { dir in
             let options = WriteAheadLog.Options(segmentBytesMax: 32 << 10, recordBytesMax: 1024, fsyncEnabled: true)
             let (wal, _) = try WriteAheadLog.open(directory: dir, options: options)
-            let batches = Recorder<BatchStats>()
+            let batches = CompletionRecorder<BatchStats>()
             let log = GroupCommitLog(wal: wal, onBatch: { batches.append($0) })
-            let completed = Recorder<(index: UInt64, payload: [UInt8])>()
+            let completed = CompletionRecorder<(index: UInt64, payload: [UInt8])>()
             let threads = 8, perThread = 500
-            runConcurrently(threads: threads) { thread in
+            runOnThreads(threads: threads) { thread in
                 for n in 0..<perThread {
                     let payload = Array("t\(thread)-n\(n)".utf8)
                     log.submit(payload) { result in
@@ -46,11 +46,11 @@ final class Recorder<Value: Sendable>: Sendable {
     /// Handlers that each wait for their acknowledgement before the next request, as HTTP
     /// handlers do: their records still share fsyncs.
     @Test func waitingSubmittersShareFsyncs() throws {
-        try withTemporaryDirectory { dir in
+        try withStorageDirectory { dir in
             let (wal, _) = try WriteAheadLog.open(directory: dir, options: WriteAheadLog.Options())
-            let batches = Recorder<BatchStats>()
+            let batches = CompletionRecorder<BatchStats>()
             let log = GroupCommitLog(wal: wal, onBatch: { batches.append($0) })
-            runConcurrently(threads: 8) { thread in
+            runOnThreads(threads: 8) { thread in
                 for n in 0..<40 {
                     let acknowledged = DispatchSemaphore(value: 0)
                     log.submit(Array("\(thread)/\(n)".utf8)) { result in
@@ -70,10 +70,10 @@ final class Recorder<Value: Sendable>: Sendable {
 
     /// Holds the writer inside its first batch; everything submitted meanwhile is one batch.
     @Test func submissionsDuringAWriteShareTheNextFsync() throws {
-        try withTemporaryDirectory { dir in
-            let (wal, _) = try WriteAheadLog.open(directory: dir, options: testOptions())
+        try withStorageDirectory { dir in
+            let (wal, _) = try WriteAheadLog.open(directory: dir, options: walTestOptions())
             let gate = WriterGate()
-            let sizes = Recorder<Int>()
+            let sizes = CompletionRecorder<Int>()
             let log = GroupCommitLog(wal: wal, maxBatchRecords: 60, onBatch: { sizes.append($0.records); gate.hold() })
             log.submit([0]) { _ in }
             gate.waitUntilHeld()
@@ -85,11 +85,11 @@ final class Recorder<Value: Sendable>: Sendable {
     }
 
     @Test func fullQueueRejectsWithOverloaded() throws {
-        try withTemporaryDirectory { dir in
-            let (wal, _) = try WriteAheadLog.open(directory: dir, options: testOptions())
+        try withStorageDirectory { dir in
+            let (wal, _) = try WriteAheadLog.open(directory: dir, options: walTestOptions())
             let gate = WriterGate()
             let log = GroupCommitLog(wal: wal, maxQueuedRecords: 10, onBatch: { _ in gate.hold() })
-            let results = Recorder<Result<UInt64, StorageError>>()
+            let results = CompletionRecorder<Result<UInt64, StorageError>>()
             log.submit([0]) { results.append($0) }
             gate.waitUntilHeld()
             for _ in 1...11 { log.submit([1]) { results.append($0) } }
@@ -108,11 +108,11 @@ final class Recorder<Value: Sendable>: Sendable {
     /// A real write error (the segment is /dev/full): that batch, all queued and all later
     /// submissions fail with it, in order; nothing succeeds.
     @Test func writeErrorFailsTheLogForGood() throws {
-        try withTemporaryDirectory { dir in
+        try withStorageDirectory { dir in
             #expect(symlink("/dev/full", dir + "/" + WriteAheadLog.segmentName(1)) == 0)
-            let (wal, _) = try WriteAheadLog.open(directory: dir, options: testOptions())
+            let (wal, _) = try WriteAheadLog.open(directory: dir, options: walTestOptions())
             let log = GroupCommitLog(wal: wal)
-            let results = Recorder<Result<UInt64, StorageError>>()
+            let results = CompletionRecorder<Result<UInt64, StorageError>>()
             for n in 0..<50 { log.submit([UInt8(n)]) { results.append($0) } }
             log.close()
             log.submit([9]) { results.append($0) }
@@ -126,12 +126,12 @@ final class Recorder<Value: Sendable>: Sendable {
     }
 
     @Test func truncatePrefixBetweenBatches() throws {
-        try withTemporaryDirectory { dir in
-            let options = testOptions(segmentBytesMax: 100)
+        try withStorageDirectory { dir in
+            let options = walTestOptions(segmentBytesMax: 100)
             let (wal, _) = try WriteAheadLog.open(directory: dir, options: options)
             let log = GroupCommitLog(wal: wal)
             let done = DispatchSemaphore(value: 0)
-            for n in 1...20 { log.submit(testPayload(UInt64(n))) { _ in if n == 20 { done.signal() } } }
+            for n in 1...20 { log.submit(walPayload(UInt64(n))) { _ in if n == 20 { done.signal() } } }
             done.wait()
             #expect(throws: StorageError.self) { try log.truncatePrefix(through: 21) }
             try log.truncatePrefix(through: 15)
@@ -146,7 +146,7 @@ final class Recorder<Value: Sendable>: Sendable {
 /// Runs `body` on `threads` dedicated threads that start together, and waits for all of them.
 /// (Not `concurrentPerform`: its width follows the free cores, so on a busy machine the
 /// "concurrent" submitters could run one after another.)
-func runConcurrently(threads: Int, _ body: @escaping @Sendable (Int) -> Void) {
+func runOnThreads(threads: Int, _ body: @escaping @Sendable (Int) -> Void) {
     let started = DispatchSemaphore(value: 0), go = DispatchSemaphore(value: 0), finished = DispatchGroup()
     for thread in 0..<threads {
         finished.enter()

@@ -11,7 +11,7 @@ import Testing
     static let childVariable = "FULLER_STORAGE_CRASH_CHILD_DIR"
 
     @Test func sigkillLosesNoAcknowledgedRecord() throws {
-        try withTemporaryDirectory { dir in
+        try withStorageDirectory { dir in
             let child = Process()
             child.executableURL = URL(fileURLWithPath: try Self.currentExecutable())
             child.arguments = ["--testing-library", "swift-testing", "--filter", "crashChildWritesUntilKilled"]
@@ -35,7 +35,7 @@ import Testing
             let (log, report) = try WriteAheadLog.open(directory: dir, options: WriteAheadLog.Options())
             #expect(log.lastIndex >= acknowledged, "\(report)")
             let entries = try log.entries(from: 1, maxBytes: .max)
-            #expect(entries == testEntries(1...log.lastIndex, term: 0))
+            #expect(entries == walEntries(1...log.lastIndex, term: 0))
         }
     }
 
@@ -48,7 +48,7 @@ import Testing
         let window = DispatchSemaphore(value: 64)  // at most 64 records in flight
         for index in UInt64(1)...200_000 {
             window.wait()
-            log.submit(testPayload(index)) { result in
+            log.submit(walPayload(index)) { result in
                 if case .success(let acknowledged) = result {
                     let line = Array("ACK \(acknowledged)\n".utf8)
                     _ = line.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
