@@ -159,7 +159,7 @@ struct JobsAPI: Sendable {
             w.endObject()
             return Rendering.json(200, w.bytes)
         } catch {
-            return error.response
+            return APIError.from(error).response
         }
     }
 
@@ -186,7 +186,7 @@ struct JobsAPI: Sendable {
             w.endObject()
             return Rendering.json(200, w.bytes)
         } catch {
-            return error.response
+            return APIError.from(error).response
         }
     }
 
@@ -223,5 +223,14 @@ enum RequestBody {
         do { return try JSONParser.parse(request.body) } catch {
             throw APIError(status: 400, code: "invalid_argument", message: error.description)
         }
+    }
+}
+
+extension APIError {
+    /// The envelope for any error a handler caught: API errors as they are, anything else a 500.
+    static func from(_ error: any Error) -> APIError {
+        if let e = error as? APIError { return e }
+        if let e = error as? FieldError { return APIError.invalid(e.field, e.message) }
+        return APIError(status: 500, code: "internal", message: "\(error)")
     }
 }

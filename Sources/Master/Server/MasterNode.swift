@@ -37,7 +37,7 @@ final class MasterNode: Sendable {
         return try MasterNode(configuration, recovered, logger)
     }
 
-    private init(_ configuration: Configuration, _ recovered: Recovery.Result, _ logger: Logger) throws {
+    private init(_ configuration: Configuration, _ recovered: sending Recovery.Result, _ logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         let store = StoreHandle(recovered.store)
@@ -68,7 +68,7 @@ final class MasterNode: Sendable {
         server = try HTTPServer(configuration: http, handler: router)
         try server.start()
         logger.info("master serving", ["api": .string("\(configuration.apiHost):\(server.port)"),
-                                       "appliedIndex": .int(Int(recovered.store.appliedIndex))])
+                                       "appliedIndex": .int(Int64(recovered.store.appliedIndex))])
     }
 
     /// Stops accepting, lets in-flight requests finish (their writes are durable before they
