@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+
+/// Accepting, closing, timers and shutdown.
+extension EventLoop {
+    /// What a client over `maxConnections` gets: the server accepts it, sends a 503 in the
+    /// envelope with `Connection: close` (best effort, never blocking), and closes. Answering beats
+    /// leaving it in the backlog, where it would wait without a word and pile up.
+    static let overCapacityAnswer: [UInt8] = {
+        var out: [UInt8] = []
+        let response = APIError(.unavailable, "too many connections").response
+        HTTPResponseEncoder.appendHead(&out, response, contentLength: response.bodyBytes.count,
+                                       close: true, versionMinor: 1)
+        return out + response.bodyBytes
+    }()
+
+    func acceptConnections() {
+        // Bounded, so one loop flooded with connections still serves the ones it has.
+        for _ in 0..<64 {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Syscalls.accept4(listener, $0, &length, O_NONBLOCK | O_CLOEXEC)
+                }
+            }
+            if fd < 0 {
+                let e = errno
+                if e == EINTR || e == ECONNABORTED { continue }
+                if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM { pauseAccepting() }
+                return
+            }
+            if server.connectionCount.add(1, ordering: .relaxed).newValue > configuration.maxConnections {
+                Self.overCapacityAnswer.withUnsafeBytes { _ = send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+                Glibc.close(fd)
+                server.connectionCount.subtract(1, ordering: .relaxed)
+                continue
+            }
+            Syscalls.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY)
+            nextSerial += 1
+            let c = HTTPConnection(id: ConnectionID(fd: fd, serial: nextSerial), remoteAddress: Syscalls.describe(storage),
+                                   limits: limits, now: now, interest: Syscalls.epollIn)
+            connections[fd] = c
+            _ = Syscalls.epollControl(epfd, Syscalls.ctlAdd, fd, events: Syscalls.epollIn, data: UInt64(fd))
+        }
+    }
+
+    /// Out of descriptors: a level-triggered listener would wake us forever, so stop watching it
+    /// until the next timer tick.
+    private func pauseAccepting() {
+        guard !acceptPaused, listener >= 0 else { return }
+        acceptPaused = true
+        _ = Syscalls.epollControl(epfd, Syscalls.ctlDel, listener, events: 0, data: 0)
+    }
+
+    func close(_ c: HTTPConnection) {
+        guard connections[c.fd] === c else { return }
+        connections.removeValue(forKey: c.fd)
+        c.stopReading = true
+        // Counted down first, so a client that sees the close also sees the count drop.
+        server.connectionCount.subtract(1, ordering: .relaxed)
+        Glibc.close(c.fd)
+        c.stream?.connectionClosed()
+        c.stream = nil
+    }
+
+    /// Closes after a final answer. Unread request bytes would make the kernel send a reset that can
+    /// destroy the answer still in flight, so a bounded amount is drained first.
+    func closeGracefully(_ c: HTTPConnection) {
+        shutdown(c.fd, Int32(SHUT_WR))
+        for _ in 0..<4 where read(c.fd, readBuffer.baseAddress, readBuffer.count) > 0 {}
+        close(c)
+    }
+
+    func closeListener() {
+        guard listener >= 0 else { return }
+        Glibc.close(listener)
+        listener = -1
+    }
+
+    func beginShutdown(deadline: UInt64) {
+        guard drainDeadline == nil else { return }
+        drainDeadline = deadline
+        closeListener()
+        for c in Array(connections.values) {
+            if c.isQuiet { close(c); continue }
+            c.stopReading = true
+            updateInterest(c)
+            if c.slots.isEmpty && c.stream == nil { c.closeWhenFlushed = true }
+        }
+    }
+
+    func checkTimers() {
+        nextTimerCheck = now + tickNanos
+        if acceptPaused, listener >= 0 {
+            acceptPaused = false
+            _ = Syscalls.epollControl(epfd, Syscalls.ctlAdd, listener, events: Syscalls.epollIn, data: UInt64(listener))
+        }
+        let headerTimeout = Self.nanos(configuration.headerReadTimeout)
+        let idleTimeout = Self.nanos(configuration.idleTimeout)
+        for c in Array(connections.values) {
+            if c.hasPendingOutput {
+                if now - c.lastWriteProgress > idleTimeout { close(c) }
+                continue
+            }
+            guard isReading(c) else { continue }
+            switch c.phase {
+            case .head where now - c.phaseSince > headerTimeout,
+                 .body where now - c.phaseSince > headerTimeout:
+                fail(c, APIError(.requestTimeout, "request not received in time"))
+            case .idle where c.isQuiet && now - c.phaseSince > idleTimeout:
+                close(c)
+            default:
+                break
+            }
+        }
+    }
+
+    static func nanos(_ d: Duration) -> UInt64 {
+        UInt64(max(0, d.components.seconds)) * 1_000_000_000 + UInt64(max(0, d.components.attoseconds / 1_000_000_000))
+    }
+}
+#endif
