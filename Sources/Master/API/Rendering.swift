@@ -79,3 +79,10 @@ extension ProposeError {
         }
     }
 }
+
+extension APIError {
+    /// An envelope with a code of the master's own (e.g. `resource_exhausted`) and its status.
+    init(status: Int, code: String, message: String, field: String? = nil) {
+        self.init(Code(code, status: status), message, field: field)
+    }
+}

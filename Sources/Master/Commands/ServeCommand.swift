@@ -44,7 +44,12 @@ enum ServeCommand {
             config.logLevel = level
             let node = try MasterNode.start(config)
             waitForTermination()
-            node.shutdown()
+            let stopped = DispatchSemaphore(value: 0)
+            Task {
+                await node.shutdown()
+                stopped.signal()
+            }
+            stopped.wait()
             return 0
         } catch let e as UsageError {
             FileHandle.standardError.write(Data("fuller-master: \(e.message)\n".utf8))

@@ -33,18 +33,21 @@ final class MasterNode: Sendable {
 
     static func start(_ configuration: Configuration) throws -> MasterNode {
         let logger = Logger(component: "master", minimumLevel: configuration.logLevel).with(["node": .string(configuration.id)])
-        let recovered = try Recovery.open(dataDirectory: configuration.dataDirectory, fsync: configuration.fsync, logger: logger)
-        return try MasterNode(configuration, recovered, logger)
+        let store = StoreHandle(JobStore())
+        let metrics = MasterMetrics(store: store)
+        let recovered = try Recovery.open(dataDirectory: configuration.dataDirectory, fsync: configuration.fsync,
+                                          logger: logger, onBatch: { metrics.observeBatch($0) })
+        store.replace(with: recovered.store)
+        return try MasterNode(configuration, recovered, store, metrics, logger)
     }
 
-    private init(_ configuration: Configuration, _ recovered: sending Recovery.Result, _ logger: Logger) throws {
+    private init(_ configuration: Configuration, _ recovered: Recovery.Result, _ store: StoreHandle,
+                 _ metrics: MasterMetrics, _ logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        let store = StoreHandle(recovered.store)
         self.store = store
-        let metrics = MasterMetrics(store: store)
         self.metrics = metrics
-        let log = GroupCommitLog(wal: recovered.wal, onBatch: { metrics.observeBatch($0) })
+        let log = recovered.log
         let snapshots = recovered.snapshots
         snapshotter = Snapshotter(lastSnapshotIndex: recovered.snapshotIndex, everyEntries: configuration.snapshotEveryEntries,
                                   store: store, snapshots: snapshots, logger: logger,
@@ -55,8 +58,8 @@ final class MasterNode: Sendable {
                                   })
         replicator = LocalReplicator(log: log, store: store, snapshotter: snapshotter)
         var router = Router()
-        router.observer = { method, route, status, seconds in
-            metrics.observeRequest(method: method, route: route, status: status, seconds: seconds)
+        router.observer = { o in
+            metrics.observeRequest(method: o.method, route: o.route, status: o.status, seconds: o.durationSeconds)
         }
         JobsAPI(store: store, replicator: replicator, nowMs: { Timestamp.now().millisecondsSinceEpoch },
                 newJobID: { ID.random() }).register(on: &router)
@@ -73,8 +76,8 @@ final class MasterNode: Sendable {
 
     /// Stops accepting, lets in-flight requests finish (their writes are durable before they
     /// answer), then closes the log.
-    func shutdown(grace: Duration = .seconds(5)) {
-        server.shutdown(grace: grace)
+    func shutdown(grace: Duration = .seconds(5)) async {
+        await server.shutdown(grace: grace)
         replicator.close()
         logger.info("master stopped")
     }

@@ -8,7 +8,7 @@ import Storage
 enum Recovery {
     struct Result {
         var store: JobStore
-        var wal: WriteAheadLog
+        var log: GroupCommitLog
         var snapshots: SnapshotStore
         var snapshotIndex: UInt64
     }
@@ -17,7 +17,8 @@ enum Recovery {
         var description: String
     }
 
-    static func open(dataDirectory: String, fsync: Bool, logger: Logger) throws -> Result {
+    static func open(dataDirectory: String, fsync: Bool, logger: Logger,
+                     onBatch: @escaping @Sendable (BatchStats) -> Void) throws -> Result {
         let walDirectory = dataDirectory + "/wal"
         let snapshotDirectory = dataDirectory + "/snapshots"
         for dir in [dataDirectory, walDirectory, snapshotDirectory] {
@@ -36,7 +37,8 @@ enum Recovery {
                                                    options: WriteAheadLog.Options(fsyncEnabled: fsync))
         logger.info("WAL recovered", ["report": .string(report.description)])
         try replay(wal, into: &store, after: snapshotIndex, directory: walDirectory)
-        return Result(store: store, wal: wal, snapshots: snapshots, snapshotIndex: snapshotIndex)
+        return Result(store: store, log: GroupCommitLog(wal: wal, onBatch: onBatch), snapshots: snapshots,
+                      snapshotIndex: snapshotIndex)
     }
 
     /// Applies WAL entries after `snapshotIndex`. A gap between the snapshot and the WAL means

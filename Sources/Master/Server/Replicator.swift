@@ -35,6 +35,9 @@ final class StoreHandle: Sendable {
         state.withLock { $0.apply(command, index: index) }
     }
 
+    /// Replaces the whole store (start-up recovery, before anyone reads it).
+    func replace(with store: JobStore) { state.withLock { $0 = store } }
+
     /// A copy for snapshotting: O(1) under the lock thanks to copy-on-write.
     func copy() -> JobStore { state.withLock { $0 } }
 }

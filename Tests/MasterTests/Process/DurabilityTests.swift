@@ -49,10 +49,10 @@ import Testing
         defer { client.shutdown() }
         var missing: [String] = []
         for (key, id) in acked {
-            let r = try client.send(.GET, "/v1/jobs/\(id)")
+            let r = try await client.send(.GET, "/v1/jobs/\(id)")
             if r.status != 200 { missing.append(id) }
             // The same key after the restart must give back the same job, never a second one.
-            let again = try client.send(.POST, "/v1/jobs", headers: ["Idempotency-Key": key], body: Array(Self.spec.utf8))
+            let again = try await client.send(.POST, "/v1/jobs", headers: ["Idempotency-Key": key], body: Array(Self.spec.utf8))
             #expect(again.status == 201)
             #expect((try? JSONParser.parse(again.bodyBytes))?["id"] == .string(id))
         }
@@ -61,7 +61,7 @@ import Testing
         var keys = Set<String>()
         var cursor: String?
         repeat {
-            let page = try client.send(.GET, "/v1/jobs?limit=1000" + (cursor.map { "&cursor=\($0)" } ?? ""))
+            let page = try await client.send(.GET, "/v1/jobs?limit=1000" + (cursor.map { "&cursor=\($0)" } ?? ""))
             let json = try JSONParser.parse(page.bodyBytes)
             guard case .array(let items)? = json["items"] else { throw TestFailure("no items") }
             for item in items {
