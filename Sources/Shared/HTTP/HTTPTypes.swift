@@ -183,8 +183,8 @@ public struct HTTPResponse: Sendable {
 /// Produces a streamed (chunked) response body. The server calls `start(writer)` once, on its own
 /// thread; the source then calls `writer.write` as data arrives and `writer.finish()` at the end.
 public struct HTTPStreamSource: Sendable {
-    public let start: @Sendable (HTTPStreamWriter) -> Void
-    public init(start: @escaping @Sendable (HTTPStreamWriter) -> Void) { self.start = start }
+    public let start: @Sendable (any HTTPStreamWriter) -> Void
+    public init(start: @escaping @Sendable (any HTTPStreamWriter) -> Void) { self.start = start }
 }
 
 /// The server side of a streamed response. Implemented by the server.
