@@ -22,9 +22,10 @@ extension CLI {
         ], positionals: [Positional("FILE", help: "The job spec as JSON, or - to read standard input.")]),
         CommandSpec("list", summary: "List jobs.", flags: [
             Flag("type", .string, help: "Only batch or service jobs.", valueName: "TYPE"),
-            Flag("label", .list, help: "Only jobs with this label; repeat for several (all must match).", valueName: "K=V"),
+            Flag("label", .list, help: "Only jobs with label K=V; repeat or comma-separate for several (all must match).", valueName: "K=V"),
         ] + listFlags),
-        CommandSpec("status", summary: "Show a job and its tasks.", positionals: [Positional("ID", help: "The job id.")]),
+        CommandSpec("status", summary: "Show a job and its tasks; --json prints {\"job\": …, \"tasks\": […]}.",
+                    positionals: [Positional("ID", help: "The job id.")]),
         CommandSpec("kill", summary: "Kill a job and all of its tasks.", positionals: [Positional("ID", help: "The job id.")]),
         CommandSpec("scale", summary: "Set a service job's capacity.", flags: [
             Flag("min", .int, required: true, help: "Fewest tasks."),
