@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "Storage", dependencies: ["Shared"], path: "Sources/Master/Storage",
                 swiftSettings: strict),
         .executableTarget(name: "Master", dependencies: ["Shared", "Model", "JobStore", "Storage"],
-                          path: "Sources/Master", exclude: ["Store", "Storage"],
+                          path: "Sources/Master", exclude: ["Store", "Storage", "API/openapi.json"],
                           swiftSettings: strict),
         .executableTarget(name: "Agent", dependencies: ["Shared", "Model"], path: "Sources/Agent",
                           swiftSettings: strict),

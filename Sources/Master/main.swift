@@ -3,7 +3,7 @@ import Shared
 
 /// `fuller-master`: the master server and the command-line client.
 let root = CommandSpec("fuller-master", summary: "Fuller's master: the job API and, with --server, its client.",
-                       subcommands: [ServeCommand.serve, ServeCommand.dev])
+                       subcommands: [ServeCommand.serve, ServeCommand.dev] + CLI.commands)
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let status: Int32
@@ -16,6 +16,8 @@ do {
         switch parsed.commandPath.last {
         case "serve": status = ServeCommand.run(parsed, dev: false)
         case "dev": status = ServeCommand.run(parsed, dev: true)
+        case _ where parsed.commandPath.count > 1 && CLI.verbs.contains(parsed.commandPath[1]):
+            status = CLI.run(parsed, io: .standard())
         default:
             if case .help(let text)? = try? ArgumentParser.parse(["--help"], for: root, environment: [:]) { print(text) }
             status = 2

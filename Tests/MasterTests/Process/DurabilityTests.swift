@@ -15,32 +15,31 @@ import Testing
         defer { dir.remove() }
         // Small snapshot interval so snapshots and WAL truncation happen during the run.
         let master = try MasterProcess(dataDirectory: dir.path, extraArguments: ["--snapshot-every", "40"])
-        let acknowledged = Mutex<[String: String]>([:])   // idempotency key → job id
+        let run = RunState()
         let writers = 8
-        let stop = Atomic<Bool>(false)
         await withTaskGroup(of: Void.self) { group in
             for w in 0..<writers {
                 group.addTask {
                     let client = try! HTTPClient(url: master.url)
                     defer { client.shutdown() }
                     var i = 0
-                    while !stop.load(ordering: .relaxed) && i < 1_000 {
+                    while !run.stop.load(ordering: .relaxed) && i < 1_000 {
                         let key = "w\(w)-\(i)"
                         i += 1
                         guard let r = try? await client.send(.POST, "/v1/jobs", headers: ["Idempotency-Key": key],
                                                              body: Array(Self.spec.utf8)), r.status == 201,
                               case .string(let id)? = (try? JSONParser.parse(r.bodyBytes))?["id"] else { continue }
-                        acknowledged.withLock { $0[key] = id }
+                        run.acknowledged.withLock { $0[key] = id }
                     }
                 }
             }
             group.addTask {
-                while acknowledged.withLock({ $0.count }) < 200 { try? await Task.sleep(for: .milliseconds(5)) }
+                while run.acknowledged.withLock({ $0.count }) < 200 { try? await Task.sleep(for: .milliseconds(5)) }
                 master.kill(SIGKILL)
-                stop.store(true, ordering: .relaxed)
+                run.stop.store(true, ordering: .relaxed)
             }
         }
-        let acked = acknowledged.withLock { $0 }
+        let acked = run.acknowledged.withLock { $0 }
         #expect(acked.count >= 200)
 
         let restarted = try MasterProcess(dataDirectory: dir.path)
@@ -71,4 +70,10 @@ import Testing
         } while cursor != nil
         #expect(keys.isSuperset(of: acked.keys))
     }
+}
+
+/// What the writers share: acknowledged idempotency keys (→ job id) and the stop flag.
+private final class RunState: Sendable {
+    let acknowledged = Mutex<[String: String]>([:])
+    let stop = Atomic<Bool>(false)
 }
