@@ -11,8 +11,7 @@ public protocol HTTPHandler: Sendable {
 }
 
 /// Fuller's HTTP/1.1 server: epoll, non-blocking sockets, one listening socket and a set of
-/// connections per event-loop thread. See `docs`-style notes in `EventLoop.swift` for the
-/// connection life cycle.
+/// connections per event-loop thread. The connection life cycle is drawn on `HTTPConnection`.
 ///
 /// Ordering contracts: responses on a connection go out in request order, whatever order the
 /// handler answers in; `shutdown` returns only after every loop thread has exited and every
