@@ -194,7 +194,9 @@ public protocol HTTPStreamWriter: Sendable {
     @discardableResult func write(_ bytes: [UInt8]) -> Bool
     /// Ends the body (sends the last chunk).
     func finish()
-    /// Called by the server when the connection closes; `handler` runs at most once.
+    /// Called by the server when the stream is over: the connection closed, the stream was cut, or
+    /// the finished body was handed to the connection. `handler` runs once; registered after
+    /// that point, it runs at once.
     func onClose(_ handler: @escaping @Sendable () -> Void)
 }
 

@@ -116,7 +116,7 @@ func withServer(_ configure: (inout HTTPServer.Configuration) -> Void = { _ in }
                 handler: any HTTPHandler,
                 _ body: (HTTPServer) async throws -> Void) async throws {
     var configuration = HTTPServer.Configuration()
-    configuration.eventLoopCount = 1
+    configuration.eventLoopCount = 2
     configure(&configuration)
     let server = HTTPServer(configuration: configuration, handler: handler)
     try server.start()

@@ -31,9 +31,9 @@ extension EventLoop {
                 return
             }
             if server.connectionCount.add(1, ordering: .relaxed).newValue > configuration.maxConnections {
+                server.connectionCount.subtract(1, ordering: .relaxed)
                 Self.overCapacityAnswer.withUnsafeBytes { _ = send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
                 Glibc.close(fd)
-                server.connectionCount.subtract(1, ordering: .relaxed)
                 continue
             }
             Syscalls.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY)

@@ -11,8 +11,7 @@ public protocol HTTPHandler: Sendable {
 }
 
 /// Fuller's HTTP/1.1 server: epoll, non-blocking sockets, one listening socket and a set of
-/// connections per event-loop thread. See `docs`-style notes in `EventLoop.swift` for the
-/// connection life cycle.
+/// connections per event-loop thread. The connection life cycle is drawn on `HTTPConnection`.
 ///
 /// Ordering contracts: responses on a connection go out in request order, whatever order the
 /// handler answers in; `shutdown` returns only after every loop thread has exited and every
@@ -109,27 +108,34 @@ public final class HTTPServer: Sendable {
     /// Stops accepting, closes idle connections, lets requests in flight finish for up to `grace`,
     /// then closes everything. Idempotent: every caller returns once the server is down.
     public func shutdown(grace: Duration = .seconds(5)) async {
-        let graceNanos = UInt64(max(0, grace.components.seconds)) * 1_000_000_000
-            + UInt64(max(0, grace.components.attoseconds / 1_000_000_000))
+        beginShutdown(grace: grace)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let (loops, done) = lifecycle.withLock { box -> ([EventLoopHandle], Bool) in
-                switch box.state {
-                case .idle, .stopped:
-                    box.state = .stopped
-                    return ([], true)
-                case .running(let loops, _, let live):
-                    box.state = .stopping(liveThreads: live)
-                    box.waiters.append(continuation)
-                    return (loops, false)
-                case .stopping:
-                    box.waiters.append(continuation)
-                    return ([], false)
-                }
+            let done = lifecycle.withLock { box -> Bool in
+                if case .stopped = box.state { return true }
+                box.waiters.append(continuation)
+                return false
             }
-            let deadline = Syscalls.monotonicNanos() + graceNanos
-            for loop in loops { loop.submit(.shutdown(deadlineNanos: deadline)) }
             if done { continuation.resume() }
         }
+    }
+
+    /// Starts the shutdown `shutdown(grace:)` waits for, without waiting (for synchronous callers
+    /// such as a signal handler). Later calls do not move the deadline.
+    public func beginShutdown(grace: Duration = .seconds(5)) {
+        let loops = lifecycle.withLock { box -> [EventLoopHandle] in
+            switch box.state {
+            case .idle:
+                box.state = .stopped
+                return []
+            case .running(let loops, _, let live):
+                box.state = .stopping(liveThreads: live)
+                return loops
+            case .stopping, .stopped:
+                return []
+            }
+        }
+        let deadline = Syscalls.monotonicNanos() + EventLoop.nanos(grace)
+        for loop in loops { loop.submit(.shutdown(deadlineNanos: deadline)) }
     }
 
     private func loopExited() {
