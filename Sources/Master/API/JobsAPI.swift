@@ -97,7 +97,7 @@ struct JobsAPI: Sendable {
             case .success(.rejected(let e)): respond(e.apiError.response)
             case .success(.job(let job, let replayed)):
                 var w = JSONWriter(capacity: 1_024)
-                Rendering.job(job, taskCounts: store.read { $0.taskCounts(of: job) }, to: &w)
+                Rendering.job(job, taskCounts: store.read { $0.taskCounts(ofJob: job.id) }, to: &w)
                 var headers: HTTPHeaders = ["Location": "/v1/jobs/\(job.id)"]
                 if replayed { headers.add("Idempotent-Replayed", "true") }
                 respond(Rendering.json(status, w.bytes, headers: headers))
@@ -112,7 +112,7 @@ struct JobsAPI: Sendable {
     // MARK: Reads
 
     private func getJob(_ id: String) -> HTTPResponse {
-        let found: (Job, [TaskState: Int])? = store.read { s in s.jobs[id].map { ($0, s.taskCounts(of: $0)) } }
+        let found: (Job, [TaskState: Int])? = store.read { s in s.job(id).map { ($0, s.taskCounts(ofJob: id)) } }
         guard let (job, counts) = found else { return APIError(status: 404, code: "not_found", message: "job \(id) not found").response }
         var w = JSONWriter(capacity: 1_024)
         Rendering.job(job, taskCounts: counts, to: &w)
@@ -120,7 +120,7 @@ struct JobsAPI: Sendable {
     }
 
     private func getTask(_ id: String) -> HTTPResponse {
-        guard let task = store.read({ $0.tasks[id] }) else {
+        guard let task = store.read({ $0.task(id) }) else {
             return APIError(status: 404, code: "not_found", message: "task \(id) not found").response
         }
         var w = JSONWriter(capacity: 512)
@@ -147,7 +147,7 @@ struct JobsAPI: Sendable {
             let (after, limit) = try paging(request)
             let page = store.read { s in
                 let page = s.listJobs(filter: filter, after: after, limit: limit)
-                return (page, page.items.map { s.taskCounts(of: $0) })
+                return (page, page.items.map { s.taskCounts(ofJob: $0.id) })
             }
             var w = JSONWriter(capacity: 256 + page.0.items.count * 1_024)
             w.beginObject()
@@ -173,7 +173,7 @@ struct JobsAPI: Sendable {
             let jobId = request.queryValue("jobId")
             let (after, limit) = try paging(request)
             let page = try store.read { (s: JobStore) throws(APIError) -> JobStore.Page<JobTask> in
-                if let jobId, s.jobs[jobId] == nil { throw APIError(status: 404, code: "not_found", message: "job \(jobId) not found", field: "jobId") }
+                if let jobId, s.job(jobId) == nil { throw APIError(status: 404, code: "not_found", message: "job \(jobId) not found", field: "jobId") }
                 return s.listTasks(jobId: jobId, state: state, after: after, limit: limit)
             }
             var w = JSONWriter(capacity: 256 + page.items.count * 512)

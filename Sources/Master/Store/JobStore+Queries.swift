@@ -1,7 +1,8 @@
 import Model
 
 /// Read-side queries. Pagination follows creation order with an opaque cursor (the sequence
-/// number of the last item returned), so pages stay stable while new jobs arrive.
+/// number of the last job returned, or the position of the last task), so pages stay stable
+/// while new jobs arrive.
 extension JobStore {
     public struct JobFilter: Sendable {
         public var type: JobType?
@@ -29,10 +30,10 @@ extension JobStore {
     /// Jobs matching `filter` created after the one with sequence `after`, at most `limit`.
     public func listJobs(filter: JobFilter, after: UInt64 = 0, limit: Int) -> Page<Job> {
         var items: [Job] = []
-        var start = lowerBound(after)
-        while start < jobOrder.count {
-            defer { start += 1 }
-            guard let job = jobs[jobOrder[start]], job.sequence > after, filter.matches(job) else { continue }
+        var position = lowerBound(after)
+        while position < jobOrder.count {
+            defer { position += 1 }
+            guard let job = records[jobOrder[position]]?.job, job.sequence > after, filter.matches(job) else { continue }
             if items.count == limit { return Page(items: items, nextCursor: items.last?.sequence) }
             items.append(job)
         }
@@ -43,12 +44,11 @@ extension JobStore {
     public func listTasks(jobId: String?, state: TaskState?, after: UInt64 = 0, limit: Int) -> Page<JobTask> {
         var items: [JobTask] = []
         var position: UInt64 = 0
-        let jobIds = jobId.map { [$0] } ?? jobOrder
-        for id in jobIds {
-            guard let job = jobs[id] else { continue }
-            for taskId in job.taskIds {
+        for id in jobId.map({ [$0] }) ?? jobOrder {
+            guard let record = records[id] else { continue }
+            for number in record.taskNumbers {
                 position += 1
-                guard position > after, let task = tasks[taskId], state == nil || task.state == state else { continue }
+                guard position > after, let task = record.tasks[number], state == nil || task.state == state else { continue }
                 if items.count == limit { return Page(items: items, nextCursor: position - 1) }
                 items.append(task)
             }
@@ -57,11 +57,15 @@ extension JobStore {
     }
 
     /// Task counts of one job by state.
-    public func taskCounts(of job: Job) -> [TaskState: Int] {
+    public func taskCounts(ofJob id: String) -> [TaskState: Int] {
         var counts: [TaskState: Int] = [:]
-        for id in job.taskIds { if let t = tasks[id] { counts[t.state, default: 0] += 1 } }
+        guard let record = records[id] else { return counts }
+        for task in record.tasks.values { counts[task.state, default: 0] += 1 }
         return counts
     }
+
+    /// Tasks that count toward a service's desired size.
+    public func liveTasks(ofJob id: String) -> [JobTask] { records[id]?.liveTasks ?? [] }
 
     /// The first position in `jobOrder` whose job may have a sequence above `after`.
     private func lowerBound(_ after: UInt64) -> Int {
@@ -70,9 +74,9 @@ extension JobStore {
         while lo < hi {
             let mid = (lo + hi) / 2
             var probe = mid
-            while probe < hi, jobs[jobOrder[probe]] == nil { probe += 1 }
+            while probe < hi, records[jobOrder[probe]] == nil { probe += 1 }
             if probe == hi { hi = mid; continue }
-            if jobs[jobOrder[probe]]!.sequence <= after { lo = probe + 1 } else { hi = mid }
+            if records[jobOrder[probe]]!.job.sequence <= after { lo = probe + 1 } else { hi = mid }
         }
         return lo
     }

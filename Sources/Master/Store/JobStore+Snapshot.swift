@@ -4,14 +4,14 @@ import Model
 /// applying the log entries after `appliedIndex` gives back exactly the store that was saved.
 extension JobStore {
     public func snapshot() -> [UInt8] {
-        var w = JSONWriter(capacity: 1_024 + jobs.count * 1_024)
+        var w = JSONWriter(capacity: 1_024 + records.count * 1_024)
         w.beginObject()
         w.field("version", 1)
         w.field("appliedIndex", appliedIndex)
         w.field("nextSequence", nextSequence)
         w.key("jobs")
         w.beginArray()
-        for id in jobOrder { if let job = jobs[id] { write(job, to: &w) } }
+        for id in jobOrder { if let record = records[id] { write(record, to: &w) } }
         w.endArray()
         w.key("finishedJobs")
         w.stringArray(Array(finishedJobs[finishedJobsHead...]))
@@ -34,7 +34,8 @@ extension JobStore {
         return store
     }
 
-    private func write(_ job: Job, to w: inout JSONWriter) {
+    private func write(_ record: JobRecord, to w: inout JSONWriter) {
+        let job = record.job
         w.beginObject()
         w.field("id", job.id)
         w.key("spec"); job.spec.write(to: &w)
@@ -43,10 +44,10 @@ extension JobStore {
         w.field("createdAt", job.createdAtMs)
         w.field("updatedAt", job.updatedAtMs)
         if let key = job.idempotencyKey { w.field("idempotencyKey", key) }
-        w.field("nextTaskNumber", job.nextTaskNumber)
+        w.field("nextTaskNumber", record.nextTaskNumber)
         w.key("tasks")
         w.beginArray()
-        for id in job.taskIds { if let task = tasks[id] { write(task, to: &w) } }
+        for task in record.orderedTasks { write(task, to: &w) }
         w.endArray()
         w.endObject()
     }
@@ -81,16 +82,23 @@ extension JobStore {
                       state: try r.enumValue("state", JobState.self), sequence: UInt64(try r.requiredInt("sequence")),
                       createdAtMs: Int64(try r.requiredInt("createdAt")), idempotencyKey: try r.string("idempotencyKey"))
         job.updatedAtMs = Int64(try r.requiredInt("updatedAt"))
-        job.nextTaskNumber = try r.requiredInt("nextTaskNumber")
+        let record = JobRecord(job: job)
+        record.nextTaskNumber = try r.requiredInt("nextTaskNumber")
         guard case .array(let taskValues)? = r.value("tasks") else { throw FieldError(field: r.fieldPath("tasks"), message: "is required") }
         for (i, tv) in taskValues.enumerated() {
-            let task = try JobStore.restoreTask(tv, jobId: job.id, path: "\(r.fieldPath("tasks"))[\(i)]")
-            job.taskIds.append(task.id)
-            tasks[task.id] = task
+            let path = "\(r.fieldPath("tasks"))[\(i)]"
+            let task = try JobStore.restoreTask(tv, jobId: job.id, path: path)
+            guard let (taskJob, number) = JobStore.splitTaskId(task.id), taskJob == job.id, number < record.nextTaskNumber,
+                  record.tasks[number] == nil else {
+                throw FieldError(field: "\(path).id", message: "task id \(task.id) does not belong to job \(job.id)")
+            }
+            record.tasks[number] = task
+            record.taskNumbers.append(number)
             taskCountsByState[task.state, default: 0] += 1
+            taskCount += 1
         }
         try r.finish()
-        jobs[job.id] = job
+        records[job.id] = record
         jobOrder.append(job.id)
         jobCountsByState[job.state, default: 0] += 1
         if let key = job.idempotencyKey { idempotencyKeys[key] = job.id }

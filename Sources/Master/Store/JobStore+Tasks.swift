@@ -1,46 +1,55 @@
 import Model
 
-/// Task lifecycle: creation, kills, reported transitions, retries and replacement.
+/// Task lifecycle: creation, kills, reported transitions, retries and replacement. Every
+/// function takes the job's record, already made unique by the command that started it.
 extension JobStore {
-    mutating func addTask(to job: inout Job, index: Int, attempt: Int, atMs: Int64, notBeforeMs: Int64) {
-        let id = "\(job.id)-\(job.nextTaskNumber)"
-        job.nextTaskNumber += 1
-        job.taskIds.append(id)
-        setTask(JobTask(id: id, jobId: job.id, index: index, attempt: attempt, createdAtMs: atMs, notBeforeMs: notBeforeMs))
-        taskCountsByStateAdd(.accepted, 1)
+    mutating func addTask(to record: JobRecord, index: Int, attempt: Int, atMs: Int64, notBeforeMs: Int64) {
+        let number = record.nextTaskNumber
+        record.nextTaskNumber += 1
+        record.taskNumbers.append(number)
+        record.tasks[number] = JobTask(id: "\(record.job.id)-\(number)", jobId: record.job.id, index: index,
+                                       attempt: attempt, createdAtMs: atMs, notBeforeMs: notBeforeMs)
+        taskCountsByState[.accepted, default: 0] += 1
+        taskCount += 1
     }
 
     /// Starts killing a task: one never placed finishes at once, a placed one waits for its agent.
-    mutating func beginKill(_ taskId: String, reason: FinishReason, _ atMs: Int64) {
-        guard let task = tasks[taskId], !task.isFinished, task.state != .killInitiated else { return }
+    mutating func beginKill(_ record: JobRecord, _ taskId: String, reason: FinishReason, _ atMs: Int64) {
+        guard let number = Self.splitTaskId(taskId)?.1, let task = record.tasks[number],
+              !task.isFinished, task.state != .killInitiated else { return }
         if task.state == .accepted {
-            finishTask(taskId, reason: reason, exitCode: nil, message: nil, atMs)
+            finishTask(record, number, reason: reason, exitCode: nil, message: nil, atMs)
         } else {
-            transition(taskId, to: .killInitiated, reason: reason, atMs)
+            transition(record, number, to: .killInitiated, reason: reason, atMs)
         }
     }
 
     mutating func killTask(_ taskId: String, shrink: Bool, _ atMs: Int64) -> CommandResult {
-        guard let task = tasks[taskId], var job = jobs[task.jobId] else { return .rejected(.notFound(kind: "task", id: taskId)) }
+        guard let (jobId, number) = Self.splitTaskId(taskId), records[jobId]?.tasks[number] != nil,
+              let record = uniqueRecord(jobId), let task = record.tasks[number] else {
+            return .rejected(.notFound(kind: "task", id: taskId))
+        }
         if task.isFinished || task.state == .killInitiated { return .task(task) }
         if shrink {
-            guard var service = job.spec.service else {
+            guard var service = record.job.spec.service else {
                 return .rejected(.invalid(FieldError(field: "shrink", message: "only service jobs can shrink")))
             }
             guard service.capacity.desired > service.capacity.min else {
                 return .rejected(.conflict(field: "shrink", message: "desired (\(service.capacity.desired)) is already at min"))
             }
             service.capacity.desired -= 1
-            job.spec.service = service
-            job.updatedAtMs = atMs
-            jobs[job.id] = job
+            record.job.spec.service = service
+            record.job.updatedAtMs = atMs
         }
-        beginKill(taskId, reason: .killed, atMs)
-        return .task(tasks[taskId]!)
+        beginKill(record, taskId, reason: .killed, atMs)
+        return .task(record.tasks[number]!)
     }
 
     mutating func updateTask(_ update: TaskUpdate) -> CommandResult {
-        guard var task = tasks[update.taskId] else { return .rejected(.notFound(kind: "task", id: update.taskId)) }
+        guard let (jobId, number) = Self.splitTaskId(update.taskId), records[jobId]?.tasks[number] != nil,
+              let record = uniqueRecord(jobId), var task = record.tasks[number] else {
+            return .rejected(.notFound(kind: "task", id: update.taskId))
+        }
         guard task.state.canMove(to: update.state) || task.state == update.state else {
             return .rejected(.conflict(field: "state", message: "task \(task.id) cannot move from \(task.state.rawValue) to \(update.state.rawValue)"))
         }
@@ -48,72 +57,74 @@ extension JobStore {
         if let containerId = update.containerId { task.containerId = containerId }
         if let ip = update.ip { task.ip = ip }
         if let message = update.message { task.message = message }
-        setTask(task)
+        record.tasks[number] = task
         if update.state == .finished {
             // A kill Fuller started decides the reason; the container's exit status is only detail.
             let reason = task.state == .killInitiated ? (task.reason ?? .killed) : (update.reason ?? .normal)
-            finishTask(task.id, reason: reason, exitCode: update.exitCode, message: update.message, update.atMs)
+            finishTask(record, number, reason: reason, exitCode: update.exitCode, message: update.message, update.atMs)
         } else if update.state != task.state {
-            transition(task.id, to: update.state, reason: update.reason, update.atMs)
+            transition(record, number, to: update.state, reason: update.reason, update.atMs)
         }
-        return .task(tasks[task.id]!)
+        return .task(record.tasks[number]!)
     }
 
-    mutating func transition(_ taskId: String, to state: TaskState, reason: FinishReason?, _ atMs: Int64) {
-        guard var task = tasks[taskId] else { return }
-        taskCountsByStateAdd(task.state, -1)
-        taskCountsByStateAdd(state, 1)
+    mutating func transition(_ record: JobRecord, _ number: Int, to state: TaskState, reason: FinishReason?, _ atMs: Int64) {
+        guard var task = record.tasks[number] else { return }
+        taskCountsByState[task.state, default: 0] -= 1
+        taskCountsByState[state, default: 0] += 1
         task.state = state
         if reason != nil { task.reason = reason }
         task.updatedAtMs = atMs
         task.history.append(TaskStatusEntry(state: state, reason: reason, atMs: atMs))
         if task.history.count > JobTask.historyMax { task.history.removeFirst(task.history.count - JobTask.historyMax) }
-        setTask(task)
+        record.tasks[number] = task
     }
 
     /// Ends a task, then replaces it if the job's rules say so and ends the job if it is done.
-    mutating func finishTask(_ taskId: String, reason: FinishReason, exitCode: Int?, message: String?, _ atMs: Int64) {
-        transition(taskId, to: .finished, reason: reason, atMs)
-        guard var task = tasks[taskId] else { return }
+    mutating func finishTask(_ record: JobRecord, _ number: Int, reason: FinishReason, exitCode: Int?, message: String?,
+                             _ atMs: Int64) {
+        transition(record, number, to: .finished, reason: reason, atMs)
+        guard var task = record.tasks[number] else { return }
         task.reason = reason
         task.exitCode = exitCode
         if let message { task.message = message }
-        setTask(task)
-        replaceIfNeeded(task, atMs)
-        forgetOldFinishedTasks(of: task.jobId)
-        finishJobIfDone(task.jobId, atMs)
+        record.tasks[number] = task
+        replaceIfNeeded(record, task, atMs)
+        forgetOldFinishedTasks(record)
+        finishJobIfDone(record, atMs)
     }
 
-    private mutating func replaceIfNeeded(_ task: JobTask, _ atMs: Int64) {
-        guard var job = jobs[task.jobId], job.state == .accepted, let reason = task.reason else { return }
+    private mutating func replaceIfNeeded(_ record: JobRecord, _ task: JobTask, _ atMs: Int64) {
+        let job = record.job
+        guard job.state == .accepted, let reason = task.reason else { return }
         let policy = job.spec.retryPolicy
         switch job.spec.type {
         case .batch:
             guard reason.isRetryable, task.attempt < policy.retries else { return }
         case .service:
-            guard liveTasks(of: job).count < (job.spec.service?.capacity.desired ?? 0) else { return }
+            guard record.liveTasks.count < (job.spec.service?.capacity.desired ?? 0) else { return }
             if reason.isRetryable && task.attempt >= policy.retries { return }
         }
         let attempt = task.attempt + 1
         let delay = reason.isRetryable ? Int64(policy.delayMs(beforeAttempt: attempt)) : 0
-        addTask(to: &job, index: task.index, attempt: attempt, atMs: atMs, notBeforeMs: delay > 0 ? atMs + delay : 0)
-        jobs[job.id] = job
+        addTask(to: record, index: task.index, attempt: attempt, atMs: atMs, notBeforeMs: delay > 0 ? atMs + delay : 0)
     }
 
     /// Keeps at most `finishedTasksRetainedPerJob` finished tasks per job, dropping the oldest.
-    private mutating func forgetOldFinishedTasks(of jobId: String) {
-        guard var job = jobs[jobId] else { return }
-        let finished = job.taskIds.filter { tasks[$0]?.isFinished == true }
-        let excess = finished.count - limits.finishedTasksRetainedPerJob
+    private mutating func forgetOldFinishedTasks(_ record: JobRecord) {
+        var finishedCount = 0
+        for task in record.tasks.values where task.isFinished { finishedCount += 1 }
+        var excess = finishedCount - limits.finishedTasksRetainedPerJob
         guard excess > 0 else { return }
-        let drop = Set(finished.prefix(excess))
-        for id in drop { removeTask(id) }
-        job.taskIds.removeAll { drop.contains($0) }
-        jobs[jobId] = job
-    }
-
-    mutating func removeTask(_ taskId: String) {
-        guard let task = tasks.removeValue(forKey: taskId) else { return }
-        taskCountsByStateAdd(task.state, -1)
+        var dropped = Set<Int>()
+        for number in record.taskNumbers where excess > 0 {
+            guard let task = record.tasks[number], task.isFinished else { continue }
+            record.tasks[number] = nil
+            dropped.insert(number)
+            taskCountsByState[.finished, default: 0] -= 1
+            taskCount -= 1
+            excess -= 1
+        }
+        record.taskNumbers.removeAll { dropped.contains($0) }
     }
 }

@@ -8,11 +8,14 @@ import Model
 ///
 /// ```
 /// job:  Accepted ──kill──► KillInitiated ──all tasks finished──► Finished
-///          └────────────── all tasks finished ────────────────────▲
+///          └────────────── all tasks finished (batch) ────────────▲
 /// ```
+///
+/// Copies are cheap (copy-on-write all the way down, see `JobRecord`), so the shell snapshots a
+/// copy while the original keeps applying. Capacity for the job table is reserved up front so a
+/// growing store never stops to rehash every job while a client waits.
 public struct JobStore: Sendable {
-    public internal(set) var jobs: [String: Job] = [:]
-    public internal(set) var tasks: [String: JobTask] = [:]
+    var records: [String: JobRecord] = [:]
     /// Job ids in creation order; entries of forgotten jobs are skipped and compacted lazily.
     var jobOrder: [String] = []
     var idempotencyKeys: [String: String] = [:]
@@ -24,11 +27,46 @@ public struct JobStore: Sendable {
     public internal(set) var appliedIndex: UInt64 = 0
     public internal(set) var jobCountsByState: [JobState: Int] = [:]
     public internal(set) var taskCountsByState: [TaskState: Int] = [:]
+    public internal(set) var taskCount = 0
     public let limits: StoreLimits
 
-    public init(limits: StoreLimits = StoreLimits()) { self.limits = limits }
+    /// Job-table capacity reserved at start; beyond it the table grows as usual.
+    static let reservedJobsMax = 1 << 18
 
-    public var activeJobCount: Int { jobs.count - (finishedJobs.count - finishedJobsHead) }
+    public init(limits: StoreLimits = StoreLimits()) {
+        self.limits = limits
+        let reserve = min(limits.activeJobsMax + limits.finishedJobsRetained, Self.reservedJobsMax)
+        records.reserveCapacity(reserve)
+        idempotencyKeys.reserveCapacity(reserve)
+        jobOrder.reserveCapacity(reserve)
+    }
+
+    public var jobCount: Int { records.count }
+    public var activeJobCount: Int { records.count - (finishedJobs.count - finishedJobsHead) }
+
+    public func job(_ id: String) -> Job? { records[id]?.job }
+
+    public func task(_ id: String) -> JobTask? {
+        guard let (jobId, number) = Self.splitTaskId(id) else { return nil }
+        return records[jobId]?.tasks[number]
+    }
+
+    /// A job's retained tasks in creation order.
+    public func tasks(ofJob id: String) -> [JobTask] { records[id]?.orderedTasks ?? [] }
+
+    /// Task ids are `<job id>-<number>`; the job id may itself contain dashes.
+    static func splitTaskId(_ id: String) -> (String, Int)? {
+        guard let dash = id.lastIndex(of: "-"), let number = Int(id[id.index(after: dash)...]), number >= 0 else { return nil }
+        return (String(id[..<dash]), number)
+    }
+
+    /// The job's record, cloned first if a copy of the store still shares it. Each command calls
+    /// this once for its job and then mutates the returned record freely.
+    mutating func uniqueRecord(_ id: String) -> JobRecord? {
+        guard records[id] != nil else { return nil }
+        if !isKnownUniquelyReferenced(&records[id]!) { records[id] = records[id]!.clone() }
+        return records[id]!
+    }
 
     /// Applies the command at log position `index`, which must follow the last one applied.
     public mutating func apply(_ command: Command, index: UInt64) -> CommandResult {
@@ -46,104 +84,96 @@ public struct JobStore: Sendable {
     // MARK: Jobs
 
     private mutating func createJob(_ jobId: String, _ spec: JobSpec, _ key: String?, _ atMs: Int64) -> CommandResult {
-        if let key, let existingId = idempotencyKeys[key], let existing = jobs[existingId] {
+        if let key, let existingId = idempotencyKeys[key], let existing = records[existingId]?.job {
             guard existing.spec == spec else {
                 return .rejected(.conflict(field: "Idempotency-Key", message: "key \"\(key)\" was used for a different job (\(existingId))"))
             }
             return .job(existing, replayed: true)
         }
         do { try spec.validate(limits: limits.job) } catch { return .rejected(.invalid(error)) }
-        guard jobs[jobId] == nil else { return .rejected(.conflict(field: "id", message: "job \(jobId) already exists")) }
+        guard records[jobId] == nil else {
+            return .rejected(.conflict(field: "id", message: "job \(jobId) already exists"))
+        }
         guard activeJobCount < limits.activeJobsMax else {
             return .rejected(.limitExceeded(field: nil, message: "the store holds \(limits.activeJobsMax) active jobs, its limit"))
         }
-        var job = Job(id: jobId, spec: spec, sequence: nextSequence, createdAtMs: atMs, idempotencyKey: key)
+        let record = JobRecord(job: Job(id: jobId, spec: spec, sequence: nextSequence, createdAtMs: atMs, idempotencyKey: key))
         nextSequence += 1
-        jobs[jobId] = job
+        records[jobId] = record
         jobOrder.append(jobId)
         jobCountsByState[.accepted, default: 0] += 1
         if let key { idempotencyKeys[key] = jobId }
         let count = spec.batch?.size ?? spec.service?.capacity.desired ?? 0
-        for i in 0..<count { addTask(to: &job, index: i, attempt: 0, atMs: atMs, notBeforeMs: 0) }
-        jobs[jobId] = job
-        finishJobIfDone(jobId, atMs)
-        return .job(jobs[jobId]!, replayed: false)
+        record.tasks.reserveCapacity(count)
+        for i in 0..<count { addTask(to: record, index: i, attempt: 0, atMs: atMs, notBeforeMs: 0) }
+        finishJobIfDone(record, atMs)
+        return .job(record.job, replayed: false)
     }
 
     private mutating func killJob(_ jobId: String, _ atMs: Int64) -> CommandResult {
-        guard var job = jobs[jobId] else { return .rejected(.notFound(kind: "job", id: jobId)) }
-        guard job.state == .accepted else { return .job(job, replayed: false) }
-        setJobState(&job, .killInitiated, atMs)
-        jobs[jobId] = job
-        for taskId in job.taskIds where tasks[taskId]?.isFinished == false {
-            beginKill(taskId, reason: .killed, atMs)
+        guard let record = uniqueRecord(jobId) else { return .rejected(.notFound(kind: "job", id: jobId)) }
+        guard record.job.state == .accepted else { return .job(record.job, replayed: false) }
+        setJobState(record, .killInitiated, atMs)
+        for task in record.orderedTasks where !task.isFinished {
+            beginKill(record, task.id, reason: .killed, atMs)
         }
-        finishJobIfDone(jobId, atMs)
-        return .job(jobs[jobId]!, replayed: false)
+        finishJobIfDone(record, atMs)
+        return .job(record.job, replayed: false)
     }
 
     private mutating func setCapacity(_ jobId: String, _ capacity: Capacity, _ atMs: Int64) -> CommandResult {
-        guard var job = jobs[jobId] else { return .rejected(.notFound(kind: "job", id: jobId)) }
-        guard var service = job.spec.service else {
+        guard let record = uniqueRecord(jobId) else { return .rejected(.notFound(kind: "job", id: jobId)) }
+        guard var service = record.job.spec.service else {
             return .rejected(.invalid(FieldError(field: "capacity", message: "only service jobs have a capacity")))
         }
-        guard job.state == .accepted else {
-            return .rejected(.conflict(field: nil, message: "job \(jobId) is \(job.state.rawValue)"))
+        guard record.job.state == .accepted else {
+            return .rejected(.conflict(field: nil, message: "job \(jobId) is \(record.job.state.rawValue)"))
         }
         do { try capacity.validate(limits: limits.job, field: "capacity") } catch { return .rejected(.invalid(error)) }
         service.capacity = capacity
-        job.spec.service = service
-        job.updatedAtMs = atMs
-        jobs[jobId] = job
-        resizeService(jobId, atMs)
-        return .job(jobs[jobId]!, replayed: false)
+        record.job.spec.service = service
+        record.job.updatedAtMs = atMs
+        resizeService(record, atMs)
+        return .job(record.job, replayed: false)
     }
 
     /// Brings a service's running task count to its desired count: new tasks fill the lowest free
     /// indexes; surplus tasks go unplaced ones first, then the highest indexes.
-    private mutating func resizeService(_ jobId: String, _ atMs: Int64) {
-        guard var job = jobs[jobId], let desired = job.spec.service?.capacity.desired else { return }
-        let live = liveTasks(of: job)
+    private mutating func resizeService(_ record: JobRecord, _ atMs: Int64) {
+        guard let desired = record.job.spec.service?.capacity.desired else { return }
+        let live = record.liveTasks
         if live.count < desired {
-            var used = Set(job.taskIds.compactMap { tasks[$0] }.filter { !$0.isFinished }.map(\.index))
+            var used = Set(record.tasks.values.filter { !$0.isFinished }.map(\.index))
             var index = 0
             for _ in live.count..<desired {
                 while used.contains(index) { index += 1 }
                 used.insert(index)
-                addTask(to: &job, index: index, attempt: 0, atMs: atMs, notBeforeMs: 0)
+                addTask(to: record, index: index, attempt: 0, atMs: atMs, notBeforeMs: 0)
             }
-            jobs[jobId] = job
         } else if live.count > desired {
             let victims = live.sorted { a, b in
                 let (ua, ub) = (a.state == .accepted, b.state == .accepted)
                 return ua != ub ? ua : a.index > b.index
             }.prefix(live.count - desired)
-            for victim in victims { beginKill(victim.id, reason: .scaledDown, atMs) }
+            for victim in victims { beginKill(record, victim.id, reason: .scaledDown, atMs) }
         }
     }
 
-    /// Tasks that count toward a service's desired size: not finished and not being killed.
-    func liveTasks(of job: Job) -> [JobTask] {
-        job.taskIds.compactMap { tasks[$0] }.filter { $0.state != .finished && $0.state != .killInitiated }
-    }
-
-    private mutating func setJobState(_ job: inout Job, _ state: JobState, _ atMs: Int64) {
-        jobCountsByState[job.state, default: 0] -= 1
+    mutating func setJobState(_ record: JobRecord, _ state: JobState, _ atMs: Int64) {
+        jobCountsByState[record.job.state, default: 0] -= 1
         jobCountsByState[state, default: 0] += 1
-        job.state = state
-        job.updatedAtMs = atMs
+        record.job.state = state
+        record.job.updatedAtMs = atMs
     }
 
-    /// A job ends once it has no unfinished task and cannot get new ones.
-    mutating func finishJobIfDone(_ jobId: String, _ atMs: Int64) {
-        guard var job = jobs[jobId], job.state != .finished else { return }
-        let unfinished = job.taskIds.contains { tasks[$0]?.isFinished == false }
-        if unfinished { return }
-        // A service runs until it is killed, even at a desired size of 0.
+    /// A batch job ends once no task is unfinished and none will be retried; a service only
+    /// after it was killed (it keeps running even at a desired size of 0).
+    mutating func finishJobIfDone(_ record: JobRecord, _ atMs: Int64) {
+        let job = record.job
+        guard job.state != .finished, !record.hasUnfinishedTasks else { return }
         if job.state == .accepted, job.spec.type == .service { return }
-        setJobState(&job, .finished, atMs)
-        jobs[jobId] = job
-        finishedJobs.append(jobId)
+        setJobState(record, .finished, atMs)
+        finishedJobs.append(job.id)
         forgetOldFinishedJobs()
     }
 
@@ -151,25 +181,20 @@ public struct JobStore: Sendable {
         while finishedJobs.count - finishedJobsHead > limits.finishedJobsRetained {
             let jobId = finishedJobs[finishedJobsHead]
             finishedJobsHead += 1
-            guard let job = jobs.removeValue(forKey: jobId) else { continue }
-            jobCountsByState[job.state, default: 0] -= 1
-            for taskId in job.taskIds { removeTask(taskId) }
-            if let key = job.idempotencyKey, idempotencyKeys[key] == jobId { idempotencyKeys[key] = nil }
+            guard let record = records.removeValue(forKey: jobId) else { continue }
+            jobCountsByState[record.job.state, default: 0] -= 1
+            for task in record.tasks.values {
+                taskCountsByState[task.state, default: 0] -= 1
+                taskCount -= 1
+            }
+            if let key = record.job.idempotencyKey, idempotencyKeys[key] == jobId { idempotencyKeys[key] = nil }
         }
         if finishedJobsHead > 1_024, finishedJobsHead * 2 > finishedJobs.count {
             finishedJobs.removeFirst(finishedJobsHead)
             finishedJobsHead = 0
         }
-        if jobOrder.count > 1_024, jobOrder.count > 2 * jobs.count {
-            jobOrder.removeAll { jobs[$0] == nil }
+        if jobOrder.count > 1_024, jobOrder.count > 2 * records.count {
+            jobOrder.removeAll { records[$0] == nil }
         }
-    }
-}
-
-extension JobStore {
-    mutating func setTask(_ task: JobTask) { tasks[task.id] = task }
-
-    mutating func taskCountsByStateAdd(_ state: TaskState, _ delta: Int) {
-        taskCountsByState[state, default: 0] += delta
     }
 }

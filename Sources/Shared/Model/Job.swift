@@ -8,10 +8,6 @@ public struct Job: Sendable, Equatable {
     public var createdAtMs: Int64
     public var updatedAtMs: Int64
     public var idempotencyKey: String?
-    /// Ids of every task the job ever had, oldest first.
-    public var taskIds: [String]
-    /// The next task number; task ids are `<job id>-<number>`, so apply stays deterministic.
-    public var nextTaskNumber: Int
 
     public init(id: String, spec: JobSpec, state: JobState = .accepted, sequence: UInt64, createdAtMs: Int64,
                 idempotencyKey: String? = nil) {
@@ -22,8 +18,6 @@ public struct Job: Sendable, Equatable {
         self.createdAtMs = createdAtMs
         self.updatedAtMs = createdAtMs
         self.idempotencyKey = idempotencyKey
-        self.taskIds = []
-        self.nextTaskNumber = 0
     }
 }
 

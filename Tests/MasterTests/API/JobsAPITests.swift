@@ -48,7 +48,7 @@ import Testing
         #expect(first.status == 201 && again.status == 201)
         #expect(again.json?["id"] == first.json?["id"])
         #expect(again.headers["Idempotent-Replayed"] == "true")
-        #expect(api.store.read { $0.jobs.count } == 1)
+        #expect(api.store.read { $0.jobCount } == 1)
         let other = api.call(.POST, "/v1/jobs", body: Samples.service, headers: ["Idempotency-Key": "abc"])
         #expect(other.status == 409 && other.errorField == "Idempotency-Key")
         let bad = api.call(.POST, "/v1/jobs", body: Samples.batch, headers: ["Idempotency-Key": "has space"])

@@ -31,7 +31,7 @@ import Testing
         return nil
     }
 
-    func tasks(_ jobId: String) -> [JobTask] { store.jobs[jobId]!.taskIds.map { store.tasks[$0]! } }
+    func tasks(_ jobId: String) -> [JobTask] { store.tasks(ofJob: jobId) }
 
     mutating func report(_ taskId: String, _ state: TaskState, _ reason: FinishReason? = nil, at: Int64 = 2_000) -> CommandResult {
         apply(.updateTask(TaskUpdate(taskId: taskId, state: state, reason: reason, atMs: at)))
@@ -39,7 +39,7 @@ import Testing
 
     @Test mutating func createMakesOneAcceptedTaskPerSlot() throws {
         let job = try #require(create("j1", Self.batchSpec(size: 3)))
-        #expect(job.state == .accepted && job.taskIds == ["j1-0", "j1-1", "j1-2"])
+        #expect(job.state == .accepted && tasks("j1").map(\.id) == ["j1-0", "j1-1", "j1-2"])
         #expect(tasks("j1").map(\.index) == [0, 1, 2] && tasks("j1").allSatisfy { $0.state == .accepted })
         #expect(store.taskCountsByState[.accepted] == 3 && store.jobCountsByState[.accepted] == 1)
     }
@@ -47,8 +47,8 @@ import Testing
     @Test mutating func idempotencyKeyReplaysOrConflicts() throws {
         _ = create("j1", Self.batchSpec(), key: "k")
         #expect(apply(.createJob(jobId: "j2", spec: Self.batchSpec(), idempotencyKey: "k", atMs: 5))
-                == .job(store.jobs["j1"]!, replayed: true))
-        #expect(store.jobs["j2"] == nil)
+                == .job(store.job("j1")!, replayed: true))
+        #expect(store.job("j2") == nil)
         guard case .rejected(.conflict(let field, _)) = apply(.createJob(jobId: "j3", spec: Self.batchSpec(size: 5), idempotencyKey: "k", atMs: 5)) else {
             Issue.record("a different spec under the same key must conflict"); return
         }
@@ -61,7 +61,7 @@ import Testing
         guard case .rejected(.invalid(let e)) = apply(.createJob(jobId: "j", spec: spec, idempotencyKey: nil, atMs: 1)) else {
             Issue.record("expected a validation error"); return
         }
-        #expect(e.field == "container.resources.memoryMB" && store.jobs.isEmpty)
+        #expect(e.field == "container.resources.memoryMB" && store.jobCount == 0)
     }
 
     @Test mutating func batchRetriesFailuresThenFinishes() {
@@ -71,28 +71,28 @@ import Testing
         #expect(tasks("j").map(\.attempt) == [0, 1], "one retry")
         _ = report("j-1", .finished, .failed)
         #expect(tasks("j").count == 2, "retries exhausted: no third attempt")
-        #expect(store.jobs["j"]!.state == .finished)
+        #expect(store.job("j")!.state == .finished)
     }
 
     @Test mutating func batchSuccessDoesNotRetry() {
         _ = create("j", Self.batchSpec(size: 2))
         _ = report("j-0", .finished, .normal)
-        #expect(store.jobs["j"]!.state == .accepted)
+        #expect(store.job("j")!.state == .accepted)
         _ = report("j-1", .finished, .normal)
-        #expect(store.jobs["j"]!.state == .finished && tasks("j").count == 2)
+        #expect(store.job("j")!.state == .finished && tasks("j").count == 2)
     }
 
     @Test mutating func killJobFinishesUnplacedAndKillsPlacedTasks() {
         _ = create("j", Self.batchSpec(size: 2))
         _ = report("j-0", .started)
         _ = apply(.killJob(jobId: "j", atMs: 3_000))
-        #expect(store.tasks["j-0"]!.state == .killInitiated)
-        #expect(store.tasks["j-1"]!.state == .finished && store.tasks["j-1"]!.reason == .killed)
-        #expect(store.jobs["j"]!.state == .killInitiated)
+        #expect(store.task("j-0")!.state == .killInitiated)
+        #expect(store.task("j-1")!.state == .finished && store.task("j-1")!.reason == .killed)
+        #expect(store.job("j")!.state == .killInitiated)
         _ = apply(.updateTask(TaskUpdate(taskId: "j-0", state: .finished, reason: .failed, exitCode: 143, atMs: 3_100)))
-        #expect(store.tasks["j-0"]!.reason == .killed, "a kill Fuller started keeps its reason")
-        #expect(store.tasks["j-0"]!.exitCode == 143)
-        #expect(store.jobs["j"]!.state == .finished)
+        #expect(store.task("j-0")!.reason == .killed, "a kill Fuller started keeps its reason")
+        #expect(store.task("j-0")!.exitCode == 143)
+        #expect(store.job("j")!.state == .finished)
     }
 
     @Test mutating func serviceScalesUpAndDown() {
@@ -100,15 +100,15 @@ import Testing
         _ = report("s-0", .started)
         _ = report("s-1", .started)
         _ = apply(.setCapacity(jobId: "s", capacity: Capacity(min: 1, desired: 4, max: 5), atMs: 2))
-        #expect(store.liveTasks(of: store.jobs["s"]!).map(\.index).sorted() == [0, 1, 2, 3])
+        #expect(store.liveTasks(ofJob: "s").map(\.index).sorted() == [0, 1, 2, 3])
         _ = apply(.setCapacity(jobId: "s", capacity: Capacity(min: 1, desired: 1, max: 5), atMs: 3))
         // Unplaced tasks (indexes 2, 3) go first and finish at once; then the highest placed index.
-        #expect(store.tasks["s-2"]!.reason == .scaledDown && store.tasks["s-2"]!.isFinished)
-        #expect(store.tasks["s-3"]!.isFinished)
-        #expect(store.tasks["s-1"]!.state == .killInitiated && store.tasks["s-0"]!.state == .started)
+        #expect(store.task("s-2")!.reason == .scaledDown && store.task("s-2")!.isFinished)
+        #expect(store.task("s-3")!.isFinished)
+        #expect(store.task("s-1")!.state == .killInitiated && store.task("s-0")!.state == .started)
         _ = report("s-1", .finished, .normal)
-        #expect(store.tasks["s-1"]!.reason == .scaledDown)
-        #expect(store.liveTasks(of: store.jobs["s"]!).count == 1, "no replacement after a scale-down")
+        #expect(store.task("s-1")!.reason == .scaledDown)
+        #expect(store.liveTasks(ofJob: "s").count == 1, "no replacement after a scale-down")
     }
 
     @Test mutating func capacityChangeIsValidated() {
@@ -127,26 +127,26 @@ import Testing
         _ = create("s", Self.serviceSpec(1, 1, 1, retries: .delayed(delayMs: 500, retries: 1)))
         _ = report("s-0", .started)
         _ = report("s-0", .finished, .crashed, at: 10_000)
-        let replacement = store.tasks["s-1"]
+        let replacement = store.task("s-1")
         #expect(replacement?.index == 0 && replacement?.attempt == 1 && replacement?.notBeforeMs == 10_500)
         _ = report("s-1", .finished, .crashed, at: 20_000)
-        #expect(store.tasks["s-2"] == nil, "retries exhausted")
-        #expect(store.jobs["s"]!.state == .accepted, "a service only ends when killed")
+        #expect(store.task("s-2") == nil, "retries exhausted")
+        #expect(store.job("s")!.state == .accepted, "a service only ends when killed")
     }
 
     @Test mutating func killTaskWithShrinkLowersDesired() {
         _ = create("s", Self.serviceSpec(1, 2, 3))
         _ = report("s-0", .started)
         _ = apply(.killTask(taskId: "s-0", shrink: true, atMs: 5))
-        #expect(store.jobs["s"]!.spec.service!.capacity.desired == 1)
+        #expect(store.job("s")!.spec.service!.capacity.desired == 1)
         _ = report("s-0", .finished, .normal)
-        #expect(store.tasks["s-2"] == nil, "shrunk: not replaced")
+        #expect(store.task("s-2") == nil, "shrunk: not replaced")
         guard case .rejected(.conflict(let field, _)) = apply(.killTask(taskId: "s-1", shrink: true, atMs: 6)) else {
             Issue.record("cannot shrink below min"); return
         }
         #expect(field == "shrink")
         _ = apply(.killTask(taskId: "s-1", shrink: false, atMs: 7))
-        #expect(store.tasks["s-2"]?.index == 1, "killed without shrink: replaced at once since it was never placed")
+        #expect(store.task("s-2")?.index == 1, "killed without shrink: replaced at once since it was never placed")
     }
 
     @Test mutating func illegalTransitionsAreRefused() {
@@ -165,8 +165,9 @@ import Testing
             _ = create("j\(i)", Self.batchSpec(size: 1), key: "k\(i)")
             _ = apply(.killJob(jobId: "j\(i)", atMs: 9))
         }
-        #expect(store.jobs.keys.sorted() == ["j2", "j3"])
-        #expect(store.tasks.keys.sorted() == ["j2-0", "j3-0"])
+        #expect(store.listJobs(filter: .init(), limit: 10).items.map(\.id) == ["j2", "j3"])
+        #expect(store.listTasks(jobId: nil, state: nil, limit: 10).items.map(\.id) == ["j2-0", "j3-0"])
+        #expect(store.task("j0-0") == nil && store.taskCount == 2)
         #expect(store.jobCountsByState[.finished] == 2 && store.taskCountsByState[.finished] == 2)
         #expect(create("again", Self.batchSpec(size: 1), key: "k0")?.id == "again", "a forgotten job frees its key")
     }
@@ -205,11 +206,25 @@ import Testing
         let bytes = store.snapshot()
         var restored = try JobStore.restore(bytes)
         #expect(restored.snapshot() == bytes)
-        #expect(restored.jobs == store.jobs && restored.tasks == store.tasks && restored.appliedIndex == index)
+        #expect(restored.listJobs(filter: .init(), limit: 10).items == store.listJobs(filter: .init(), limit: 10).items)
+        #expect(restored.listTasks(jobId: nil, state: nil, limit: 10).items == store.listTasks(jobId: nil, state: nil, limit: 10).items)
+        #expect(restored.appliedIndex == index && restored.taskCount == store.taskCount)
         #expect(restored.taskCountsByState.filter { $0.value != 0 } == store.taskCountsByState.filter { $0.value != 0 })
         // Both continue identically.
         let next = Command.createJob(jobId: "x", spec: Self.batchSpec(), idempotencyKey: "k", atMs: 9)
         #expect(restored.apply(next, index: index + 1) == store.apply(next, index: index + 1))
+    }
+
+    @Test mutating func aCopyIsUnaffectedByLaterCommands() {
+        _ = create("s", Self.serviceSpec(1, 2, 3))
+        _ = report("s-0", .started)
+        let copy = store
+        let before = copy.snapshot()
+        _ = report("s-0", .finished, .crashed)
+        _ = apply(.setCapacity(jobId: "s", capacity: Capacity(min: 1, desired: 3, max: 3), atMs: 9))
+        _ = apply(.killJob(jobId: "s", atMs: 10))
+        #expect(copy.snapshot() == before, "the snapshot copy must not see writes made after it")
+        #expect(copy.task("s-0")?.state == .started && store.task("s-0")?.state == .finished)
     }
 
     @Test func commandsRoundTripThroughTheLogEncoding() throws {

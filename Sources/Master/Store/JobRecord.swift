@@ -1,0 +1,38 @@
+import Model
+
+/// One job and its tasks, boxed.
+///
+/// Why a class: the store is copied for every snapshot (cheaply, under a lock) and the writer
+/// keeps applying commands to the original. With jobs as boxes, the first write after a copy
+/// duplicates one pointer per job instead of every job's fields, and each job's own storage is
+/// duplicated only when a command first touches that job (`JobStore.uniqueRecord`).
+///
+/// Invariant: a record is mutated only through `JobStore.uniqueRecord`, which clones it when it
+/// is shared with a copy of the store; that is what makes the `@unchecked Sendable` sound.
+final class JobRecord: @unchecked Sendable {
+    var job: Job
+    /// Tasks by their number (the suffix of the task id).
+    var tasks: [Int: JobTask] = [:]
+    /// Task numbers in creation order, of the tasks still retained.
+    var taskNumbers: [Int] = []
+    /// The number the next task gets; task ids are `<job id>-<number>`.
+    var nextTaskNumber = 0
+
+    init(job: Job) { self.job = job }
+
+    func clone() -> JobRecord {
+        let copy = JobRecord(job: job)
+        copy.tasks = tasks
+        copy.taskNumbers = taskNumbers
+        copy.nextTaskNumber = nextTaskNumber
+        return copy
+    }
+
+    /// Tasks in creation order.
+    var orderedTasks: [JobTask] { taskNumbers.compactMap { tasks[$0] } }
+
+    /// Tasks that count toward a service's desired size: not finished and not being killed.
+    var liveTasks: [JobTask] { orderedTasks.filter { $0.state != .finished && $0.state != .killInitiated } }
+
+    var hasUnfinishedTasks: Bool { tasks.values.contains { !$0.isFinished } }
+}
