@@ -1,1 +1,22 @@
-print("fuller-agent")
+import Dispatch
+import Foundation
+import Glibc
+import Shared
+
+/// `fuller-agent`: one per host. In this release it starts, serves `/healthz` and stops cleanly;
+/// running containers through Docker arrives with the agent milestone.
+let root = CommandSpec("fuller-agent", summary: "Fuller's agent: runs a host's containers.", flags: AgentCommand.flags)
+
+do {
+    switch try ArgumentParser.parse(Array(CommandLine.arguments.dropFirst()), for: root,
+                                    environment: ProcessInfo.processInfo.environment) {
+    case .help(let text):
+        print(text)
+        exit(0)
+    case .run(let parsed):
+        exit(AgentCommand.run(parsed))
+    }
+} catch {
+    FileHandle.standardError.write(Data("fuller-agent: \(error)\n".utf8))
+    exit(2)
+}

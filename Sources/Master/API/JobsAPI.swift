@@ -1,3 +1,4 @@
+import Foundation
 import JobStore
 import Model
 import Shared
@@ -215,8 +216,16 @@ extension APIError {
 
 /// Request bodies: JSON only, and never empty.
 enum RequestBody {
+    /// JSON media types, plus the form type `curl -d` sends by default: the body is parsed as
+    /// JSON either way, and refusing curl's default would only trip people up.
+    static func acceptsAsJSON(_ contentType: String) -> Bool {
+        let type = contentType.split(separator: ";", maxSplits: 1)[0].trimmingCharacters(in: .whitespaces).lowercased()
+        return type == "application/json" || type == "text/json" || type == "application/x-www-form-urlencoded"
+            || (type.hasPrefix("application/") && type.hasSuffix("+json"))
+    }
+
     static func json(_ request: HTTPRequest) throws(APIError) -> JSONValue {
-        if let type = request.headers["Content-Type"], !type.lowercased().hasPrefix("application/json") {
+        if let type = request.headers["Content-Type"], !acceptsAsJSON(type) {
             throw APIError(status: 415, code: "unsupported_media_type", message: "send application/json", field: "Content-Type")
         }
         guard !request.body.isEmpty else { throw APIError(status: 400, code: "invalid_argument", message: "a JSON body is required") }

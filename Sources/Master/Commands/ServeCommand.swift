@@ -12,6 +12,7 @@ enum ServeCommand {
         Flag("snapshot-every", .int, default: .int(50_000), help: "Write a snapshot every N log entries."),
         Flag("max-connections", .int, default: .int(4_096), help: "Open HTTP connections at most."),
         Flag("max-body-bytes", .int, default: .int(1 << 20), help: "Largest request body accepted."),
+        Flag("max-active-jobs", .int, default: .int(100_000), help: "Unfinished jobs the store accepts at most."),
         Flag("log-level", .string, default: .string("info"), help: "debug, info, warn or error."),
     ]
 
@@ -38,6 +39,7 @@ enum ServeCommand {
             config.snapshotEveryEntries = UInt64(max(1, args.int("snapshot-every") ?? 50_000))
             config.http.maxConnections = args.int("max-connections") ?? 4_096
             config.http.maxBodyBytes = args.int("max-body-bytes") ?? 1 << 20
+            config.store.activeJobsMax = max(1, args.int("max-active-jobs") ?? 100_000)
             guard let level = LogLevel(rawValue: args.string("log-level") ?? "info") else {
                 throw UsageError(message: "--log-level: must be debug, info, warn or error")
             }

@@ -16,6 +16,7 @@ final class MasterNode: Sendable {
         var apiPort = 4700
         var fsync = true
         var snapshotEveryEntries: UInt64 = 50_000
+        var store = StoreLimits()
         var http = HTTPServer.Configuration()
         var logLevel = LogLevel.info
     }
@@ -33,10 +34,10 @@ final class MasterNode: Sendable {
 
     static func start(_ configuration: Configuration) throws -> MasterNode {
         let logger = Logger(component: "master", minimumLevel: configuration.logLevel).with(["node": .string(configuration.id)])
-        let store = StoreHandle(JobStore())
+        let store = StoreHandle(JobStore(limits: configuration.store))
         let metrics = MasterMetrics(store: store)
         let recovered = try Recovery.open(dataDirectory: configuration.dataDirectory, fsync: configuration.fsync,
-                                          logger: logger, onBatch: { metrics.observeBatch($0) })
+                                          limits: configuration.store, logger: logger, onBatch: { metrics.observeBatch($0) })
         store.replace(with: recovered.store)
         return try MasterNode(configuration, recovered, store, metrics, logger)
     }

@@ -17,7 +17,7 @@ enum Recovery {
         var description: String
     }
 
-    static func open(dataDirectory: String, fsync: Bool, logger: Logger,
+    static func open(dataDirectory: String, fsync: Bool, limits: StoreLimits, logger: Logger,
                      onBatch: @escaping @Sendable (BatchStats) -> Void) throws -> Result {
         let walDirectory = dataDirectory + "/wal"
         let snapshotDirectory = dataDirectory + "/snapshots"
@@ -25,10 +25,10 @@ enum Recovery {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
         let snapshots = try SnapshotStore(directory: snapshotDirectory, fsyncEnabled: fsync)
-        var store = JobStore()
+        var store = JobStore(limits: limits)
         var snapshotIndex: UInt64 = 0
         if let snapshot = try snapshots.loadLatest() {
-            do { store = try JobStore.restore(snapshot.payload) } catch {
+            do { store = try JobStore.restore(snapshot.payload, limits: limits) } catch {
                 throw Failure(description: "snapshot \(snapshot.index) in \(snapshotDirectory) does not decode: \(error)")
             }
             snapshotIndex = snapshot.index

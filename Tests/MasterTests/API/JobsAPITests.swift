@@ -40,6 +40,9 @@ import Testing
         #expect(api.call(.POST, "/v1/jobs", body: "[]").errorField == "")
         let wrongType = api.call(.POST, "/v1/jobs", body: Samples.batch, headers: ["Content-Type": "text/plain"])
         #expect(wrongType.status == 415 && wrongType.errorField == "Content-Type")
+        for accepted in ["application/json; charset=utf-8", "application/x-www-form-urlencoded", "application/merge+json"] {
+            #expect(api.call(.POST, "/v1/jobs", body: Samples.batch, headers: ["Content-Type": accepted]).status == 201, "\(accepted)")
+        }
     }
 
     @Test func idempotencyKeyReturnsTheFirstJob() {
