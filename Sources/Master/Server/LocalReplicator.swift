@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import JobStore
 import Model
 import Shared
@@ -74,7 +75,13 @@ final class Snapshotter: Sendable {
             return true
         }
         guard start else { return }
-        let thread = Thread { [self] in self.takeSnapshot() }
+        let thread = Thread { [self] in
+            // Encoding a large store takes a core for a second or more; at the lowest priority it
+            // yields to the threads answering clients instead of adding to their tail latency.
+            // (On Linux the nice value of `who` 0 is the calling thread's own.)
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+            self.takeSnapshot()
+        }
         thread.name = "fuller-snapshot"
         thread.start()
     }

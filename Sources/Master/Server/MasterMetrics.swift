@@ -16,8 +16,8 @@ final class MasterMetrics: Sendable {
         requests = registry.counter("fuller_http_requests_total", help: "HTTP requests answered, by route, method and status.",
                                     labels: ["route", "method", "status"])
         requestSeconds = registry.histogram("fuller_http_request_duration_seconds",
-                                            help: "Time from a request's last byte to its response, by route and method.",
-                                            labels: ["route", "method"])
+                                            help: "Time from a request's last byte to its response, by route, method and status.",
+                                            labels: ["route", "method", "status"])
         fsyncSeconds = registry.histogram("fuller_wal_fsync_duration_seconds", help: "Time to write and fsync one WAL batch.")
         fsyncBatchRecords = registry.histogram("fuller_wal_fsync_batch_records", help: "Records made durable by one fsync.",
                                                buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1_024, 4_096])
@@ -36,8 +36,9 @@ final class MasterMetrics: Sendable {
     }
 
     func observeRequest(method: HTTPMethod, route: String, status: Int, seconds: Double) {
-        requests.labels(route, method.rawValue, String(status)).increment()
-        requestSeconds.labels(route, method.rawValue).observe(seconds)
+        let statusText = String(status)
+        requests.labels(route, method.rawValue, statusText).increment()
+        requestSeconds.labels(route, method.rawValue, statusText).observe(seconds)
     }
 
     func observeBatch(_ stats: BatchStats) {
