@@ -15,20 +15,24 @@ final class LocalReplicator: Replicator {
     private let log: GroupCommitLog
     private let store: StoreHandle
     private let snapshotter: Snapshotter
+    private let events: EventLog
 
-    init(log: GroupCommitLog, store: StoreHandle, snapshotter: Snapshotter) {
+    init(log: GroupCommitLog, store: StoreHandle, snapshotter: Snapshotter, events: EventLog) {
         self.log = log
         self.store = store
         self.snapshotter = snapshotter
+        self.events = events
     }
 
     func propose(_ command: Command, completion: @escaping @Sendable (Result<CommandResult, ProposeError>) -> Void) {
         let store = self.store
         let snapshotter = self.snapshotter
+        let events = self.events
         log.submit(command.encoded()) { result in
             switch result {
             case .success(let index):
                 let applied = store.apply(command, index: index)
+                events.append(index: index, command: command, result: applied)
                 completion(.success(applied))
                 snapshotter.applied(index)
             case .failure(.overloaded):

@@ -24,6 +24,7 @@ final class MasterNode: Sendable {
     let configuration: Configuration
     let store: StoreHandle
     let metrics: MasterMetrics
+    let events: EventLog
     let server: HTTPServer
     let logger: Logger
     private let replicator: LocalReplicator
@@ -57,13 +58,16 @@ final class MasterNode: Sendable {
                                           logger.error("WAL truncation failed", ["error": .string("\(error)")])
                                       }
                                   })
-        replicator = LocalReplicator(log: log, store: store, snapshotter: snapshotter)
+        let events = EventLog(lastIndex: recovered.store.appliedIndex)
+        self.events = events
+        replicator = LocalReplicator(log: log, store: store, snapshotter: snapshotter, events: events)
         var router = Router()
         router.observer = { o in
             metrics.observeRequest(method: o.method, route: o.route, status: o.status, seconds: o.durationSeconds)
         }
         JobsAPI(store: store, replicator: replicator, nowMs: { Timestamp.now().millisecondsSinceEpoch },
                 newJobID: { ID.random() }).register(on: &router)
+        EventsAPI(events: events).register(on: &router)
         SystemAPI(nodeId: configuration.id, apiAddress: "\(configuration.apiHost):\(configuration.apiPort)",
                   store: store, metrics: metrics).register(on: &router)
         var http = configuration.http
