@@ -91,13 +91,7 @@ extension ContainerSpec {
         w.key("command"); w.stringArray(command)
         w.key("entrypoint"); w.stringArray(entrypoint)
         w.key("env"); w.stringMap(env)
-        w.key("resources")
-        w.beginObject()
-        w.field("cpu", resources.cpu)
-        w.field("memoryMB", resources.memoryMB)
-        w.field("diskMB", resources.diskMB)
-        w.field("networkMbps", resources.networkMbps)
-        w.endObject()
+        w.key("resources"); resources.write(to: &w)
         if let healthCheck { w.key("healthCheck"); healthCheck.write(to: &w) }
         w.endObject()
     }
