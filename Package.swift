@@ -24,16 +24,19 @@ let package = Package(
         // Pure: the job store state machine (apply, snapshot, restore).
         .target(name: "JobStore", dependencies: ["Model"], path: "Sources/Master/Store",
                 swiftSettings: strict),
+        // Pure: placement (scheduler interface and implementations).
+        .target(name: "Scheduler", dependencies: ["Model"], path: "Sources/Master/Scheduler",
+                swiftSettings: strict),
         // Files: the write-ahead log and snapshot files.
         .target(name: "Storage", dependencies: ["Shared"], path: "Sources/Master/Storage",
                 swiftSettings: strict),
-        .executableTarget(name: "Master", dependencies: ["Shared", "Model", "JobStore", "Storage"],
-                          path: "Sources/Master", exclude: ["Store", "Storage", "API/openapi.json"],
+        .executableTarget(name: "Master", dependencies: ["Shared", "Model", "JobStore", "Storage", "Scheduler"],
+                          path: "Sources/Master", exclude: ["Store", "Storage", "Scheduler", "API/openapi.json"],
                           swiftSettings: strict),
         .executableTarget(name: "Agent", dependencies: ["Shared", "Model"], path: "Sources/Agent",
                           swiftSettings: strict),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Model"], path: "Tests/SharedTests"),
-        .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Shared", "Model"],
+        .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Shared", "Model"],
                     path: "Tests/MasterTests"),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared"], path: "Tests/AgentTests"),
     ],

@@ -15,24 +15,26 @@ final class LocalReplicator: Replicator {
     private let log: GroupCommitLog
     private let store: StoreHandle
     private let snapshotter: Snapshotter
-    private let events: EventLog
+    private let onApplied: @Sendable (UInt64, Command, CommandResult) -> Void
 
-    init(log: GroupCommitLog, store: StoreHandle, snapshotter: Snapshotter, events: EventLog) {
+    /// `onApplied` runs after each command is applied, in log order, before its proposer hears.
+    init(log: GroupCommitLog, store: StoreHandle, snapshotter: Snapshotter,
+         onApplied: @escaping @Sendable (UInt64, Command, CommandResult) -> Void) {
         self.log = log
         self.store = store
         self.snapshotter = snapshotter
-        self.events = events
+        self.onApplied = onApplied
     }
 
     func propose(_ command: Command, completion: @escaping @Sendable (Result<CommandResult, ProposeError>) -> Void) {
         let store = self.store
         let snapshotter = self.snapshotter
-        let events = self.events
+        let onApplied = self.onApplied
         log.submit(command.encoded()) { result in
             switch result {
             case .success(let index):
                 let applied = store.apply(command, index: index)
-                events.append(index: index, command: command, result: applied)
+                onApplied(index, command, applied)
                 completion(.success(applied))
                 snapshotter.applied(index)
             case .failure(.overloaded):

@@ -1,5 +1,6 @@
 import Foundation
 import JobStore
+import Scheduler
 import Model
 import Shared
 import Storage
@@ -16,6 +17,7 @@ final class MasterNode: Sendable {
         var apiPort = 4700
         var fsync = true
         var snapshotEveryEntries: UInt64 = 50_000
+        var heartbeatIntervalMilliseconds = 5_000
         var store = StoreLimits()
         var http = HTTPServer.Configuration()
         var logLevel = LogLevel.info
@@ -27,6 +29,10 @@ final class MasterNode: Sendable {
     let events: EventLog
     let server: HTTPServer
     let logger: Logger
+    /// Every route served, as `METHOD /pattern`.
+    let routes: [String]
+    let registry: AgentRegistry
+    let placement: PlacementLoop
     private let replicator: LocalReplicator
     private let snapshotter: Snapshotter
 
@@ -60,19 +66,40 @@ final class MasterNode: Sendable {
                                   })
         let events = EventLog(lastIndex: recovered.store.appliedIndex)
         self.events = events
-        replicator = LocalReplicator(log: log, store: store, snapshotter: snapshotter, events: events)
+        let hooks = ApplyHooks()
+        let replicator = LocalReplicator(log: log, store: store, snapshotter: snapshotter, onApplied: hooks.run)
+        self.replicator = replicator
+        let nowMs: @Sendable () -> Int64 = { Timestamp.now().millisecondsSinceEpoch }
+        let interval = configuration.heartbeatIntervalMilliseconds
+        let registry = AgentRegistry(heartbeatIntervalMilliseconds: interval, versionBase: UInt64(nowMs()) << 16,
+                                     buildResponse: { agentId, version, drain in
+                                         store.read { AgentResponses.build(agentId: agentId, version: version, drain: drain,
+                                                                           store: $0, intervalMilliseconds: interval) }
+                                     })
+        self.registry = registry
+        let placement = PlacementLoop(store: store, registry: registry, replicator: replicator, scheduler: FirstFitScheduler(),
+                                      nowMs: nowMs, logger: logger, agentSilentAfterMs: Int64(3 * interval))
+        self.placement = placement
+        hooks.set { index, command, result in
+            events.append(index: index, command: command, result: result)
+            let reaction = ApplyHooks.reaction(to: command, result: result, store: store)
+            if !reaction.agents.isEmpty { registry.notify(reaction.agents) }
+            if reaction.schedule { placement.trigger() }
+        }
         var router = Router()
         router.observer = { o in
             metrics.observeRequest(method: o.method, route: o.route, status: o.status, seconds: o.durationSeconds)
         }
-        JobsAPI(store: store, replicator: replicator, nowMs: { Timestamp.now().millisecondsSinceEpoch },
-                newJobID: { ID.random() }).register(on: &router)
+        JobsAPI(store: store, replicator: replicator, nowMs: nowMs, newJobID: { ID.random() }).register(on: &router)
+        AgentsAPI(registry: registry, reports: ReportProcessor(store: store, replicator: replicator), placement: placement,
+                  store: store, nowMs: nowMs).register(on: &router)
         EventsAPI(events: events).register(on: &router)
         SystemAPI(nodeId: configuration.id, apiAddress: "\(configuration.apiHost):\(configuration.apiPort)",
                   store: store, metrics: metrics).register(on: &router)
         var http = configuration.http
         http.host = configuration.apiHost
         http.port = configuration.apiPort
+        routes = router.routes.map { "\($0.method.rawValue) \($0.pattern)" }
         server = try HTTPServer(configuration: http, handler: router)
         try server.start()
         logger.info("master serving", ["api": .string("\(configuration.apiHost):\(server.port)"),
@@ -82,6 +109,7 @@ final class MasterNode: Sendable {
     /// Stops accepting, lets in-flight requests finish (their writes are durable before they
     /// answer), then closes the log.
     func shutdown(grace: Duration = .seconds(5)) async {
+        placement.stop()
         await server.shutdown(grace: grace)
         replicator.close()
         logger.info("master stopped")

@@ -64,6 +64,39 @@ extension JobStore {
         return counts
     }
 
+    /// The unfinished tasks placed on an agent.
+    public func tasks(onAgent id: String) -> [JobTask] {
+        (tasksByAgent[id] ?? []).compactMap { task($0) }.sorted { $0.id < $1.id }
+    }
+
+    /// Tasks waiting for a placement whose back-off has passed, critical tier first, then in
+    /// submit order. Scans every job: the scheduler milestone replaces this with an index.
+    public func pendingTasks(nowMs: Int64, limit: Int) -> [JobTask] {
+        guard pendingCount > 0 else { return [] }
+        var critical: [JobTask] = [], flex: [JobTask] = []
+        for id in jobOrder {
+            guard let record = records[id], record.job.state == .accepted else { continue }
+            for number in record.taskNumbers {
+                guard let task = record.tasks[number], task.state == .accepted, task.notBeforeMs <= nowMs else { continue }
+                if record.job.spec.tier == .critical { critical.append(task) } else { flex.append(task) }
+            }
+            if critical.count >= limit { break }
+        }
+        return Array((critical + flex).prefix(limit))
+    }
+
+    /// The earliest back-off end among pending tasks after `nowMs`, if any (to wake the scheduler).
+    public func nextRetryMs(after nowMs: Int64) -> Int64? {
+        guard pendingCount > 0 else { return nil }
+        var earliest: Int64?
+        for record in records.values where record.job.state == .accepted {
+            for task in record.tasks.values where task.state == .accepted && task.notBeforeMs > nowMs {
+                earliest = min(earliest ?? task.notBeforeMs, task.notBeforeMs)
+            }
+        }
+        return earliest
+    }
+
     /// Tasks that count toward a service's desired size.
     public func liveTasks(ofJob id: String) -> [JobTask] { records[id]?.liveTasks ?? [] }
 

@@ -92,8 +92,8 @@ extension JobStore {
                   record.tasks[number] == nil else {
                 throw FieldError(field: "\(path).id", message: "task id \(task.id) does not belong to job \(job.id)")
             }
-            record.tasks[number] = task
             record.taskNumbers.append(number)
+            put(task, number, in: record)
             taskCountsByState[task.state, default: 0] += 1
             taskCount += 1
         }

@@ -9,6 +9,7 @@ extension JobStore {
         record.taskNumbers.append(number)
         record.tasks[number] = JobTask(id: "\(record.job.id)-\(number)", jobId: record.job.id, index: index,
                                        attempt: attempt, createdAtMs: atMs, notBeforeMs: notBeforeMs)
+        pendingCount += 1
         taskCountsByState[.accepted, default: 0] += 1
         taskCount += 1
     }
@@ -53,11 +54,16 @@ extension JobStore {
         guard task.state.canMove(to: update.state) || task.state == update.state else {
             return .rejected(.conflict(field: "state", message: "task \(task.id) cannot move from \(task.state.rawValue) to \(update.state.rawValue)"))
         }
-        if let agentId = update.agentId { task.agentId = agentId }
+        if let agentId = update.agentId, agentId != task.agentId {
+            guard task.agentId == nil, task.state == .accepted, update.state != .accepted else {
+                return .rejected(.conflict(field: "agentId", message: "task \(task.id) is \(task.agentId.map { "on agent \($0)" } ?? task.state.rawValue)"))
+            }
+            task.agentId = agentId
+        }
         if let containerId = update.containerId { task.containerId = containerId }
         if let ip = update.ip { task.ip = ip }
         if let message = update.message { task.message = message }
-        record.tasks[number] = task
+        put(task, number, in: record)
         if update.state == .finished {
             // A kill Fuller started decides the reason; the container's exit status is only detail.
             let reason = task.state == .killInitiated ? (task.reason ?? .killed) : (update.reason ?? .normal)
@@ -77,7 +83,23 @@ extension JobStore {
         task.updatedAtMs = atMs
         task.history.append(TaskStatusEntry(state: state, reason: reason, atMs: atMs))
         if task.history.count > JobTask.historyMax { task.history.removeFirst(task.history.count - JobTask.historyMax) }
+        put(task, number, in: record)
+    }
+
+    /// Writes a task back, keeping the per-agent index and the pending count in step with it.
+    mutating func put(_ task: JobTask, _ number: Int, in record: JobRecord) {
+        let old = record.tasks[number]
         record.tasks[number] = task
+        let wasPending = old?.state == .accepted, isPending = task.state == .accepted
+        if wasPending != isPending { pendingCount += isPending ? 1 : -1 }
+        let oldAgent = old.flatMap { $0.isFinished ? nil : $0.agentId }
+        let newAgent = task.isFinished ? nil : task.agentId
+        guard oldAgent != newAgent else { return }
+        if let oldAgent {
+            tasksByAgent[oldAgent]?.remove(task.id)
+            if tasksByAgent[oldAgent]?.isEmpty == true { tasksByAgent[oldAgent] = nil }
+        }
+        if let newAgent { tasksByAgent[newAgent, default: []].insert(task.id) }
     }
 
     /// Ends a task, then replaces it if the job's rules say so and ends the job if it is done.
@@ -88,7 +110,7 @@ extension JobStore {
         task.reason = reason
         task.exitCode = exitCode
         if let message { task.message = message }
-        record.tasks[number] = task
+        put(task, number, in: record)
         replaceIfNeeded(record, task, atMs)
         forgetOldFinishedTasks(record)
         finishJobIfDone(record, atMs)

@@ -28,6 +28,10 @@ public struct JobStore: Sendable {
     public internal(set) var jobCountsByState: [JobState: Int] = [:]
     public internal(set) var taskCountsByState: [TaskState: Int] = [:]
     public internal(set) var taskCount = 0
+    /// Tasks in `Accepted`: waiting for a placement (or a retry back-off).
+    public internal(set) var pendingCount = 0
+    /// Ids of the unfinished tasks placed on each agent.
+    public internal(set) var tasksByAgent: [String: Set<String>] = [:]
     public let limits: StoreLimits
 
     /// Job-table capacity reserved at start; beyond it the table grows as usual.
@@ -186,6 +190,7 @@ public struct JobStore: Sendable {
             for task in record.tasks.values {
                 taskCountsByState[task.state, default: 0] -= 1
                 taskCount -= 1
+                precondition(task.isFinished, "a finished job has only finished tasks")
             }
             if let key = record.job.idempotencyKey, idempotencyKeys[key] == jobId { idempotencyKeys[key] = nil }
         }

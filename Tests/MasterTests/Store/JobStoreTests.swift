@@ -227,6 +227,38 @@ import Testing
         #expect(copy.task("s-0")?.state == .started && store.task("s-0")?.state == .finished)
     }
 
+    @Test mutating func placementIndexesTasksByAgentUntilTheyFinish() throws {
+        _ = create("j", Self.batchSpec(size: 2))
+        #expect(store.pendingCount == 2)
+        _ = apply(.updateTask(TaskUpdate(taskId: "j-0", state: .launched, agentId: "a1", atMs: 5)))
+        _ = apply(.updateTask(TaskUpdate(taskId: "j-1", state: .launched, agentId: "a2", atMs: 5)))
+        #expect(store.tasks(onAgent: "a1").map(\.id) == ["j-0"] && store.pendingCount == 0)
+        guard case .rejected(.conflict(let field, _)) = apply(.updateTask(TaskUpdate(taskId: "j-0", state: .started, agentId: "a2", atMs: 6))) else {
+            Issue.record("a placed task cannot move to another agent"); return
+        }
+        #expect(field == "agentId")
+        let restored = try JobStore.restore(store.snapshot())
+        #expect(restored.tasksByAgent == store.tasksByAgent && restored.pendingCount == 0)
+        _ = report("j-0", .finished, .normal)
+        #expect(store.tasks(onAgent: "a1").isEmpty && store.tasksByAgent["a1"] == nil)
+        _ = apply(.killJob(jobId: "j", atMs: 7))
+        #expect(store.task("j-1")?.state == .killInitiated && store.tasks(onAgent: "a2").count == 1, "killing keeps it on its agent until it stops")
+    }
+
+    @Test mutating func pendingTasksHonourBackOffAndTier() {
+        var critical = Self.batchSpec(size: 1)
+        critical.tier = .critical
+        _ = create("flex", Self.batchSpec(size: 1))
+        _ = create("crit", critical)
+        #expect(store.pendingTasks(nowMs: 0, limit: 10).map(\.id) == ["crit-0", "flex-0"])
+        _ = create("s", Self.serviceSpec(1, 1, 1, retries: .delayed(delayMs: 500, retries: 3)))
+        _ = apply(.updateTask(TaskUpdate(taskId: "s-0", state: .launched, agentId: "a", atMs: 1_000)))
+        _ = report("s-0", .finished, .crashed, at: 1_000)
+        #expect(!store.pendingTasks(nowMs: 1_200, limit: 10).contains { $0.id == "s-1" })
+        #expect(store.nextRetryMs(after: 1_200) == 1_500)
+        #expect(store.pendingTasks(nowMs: 1_500, limit: 10).contains { $0.id == "s-1" })
+    }
+
     @Test func commandsRoundTripThroughTheLogEncoding() throws {
         let commands: [Command] = [
             .createJob(jobId: "j", spec: Self.serviceSpec(1, 2, 3), idempotencyKey: "k\"ey", atMs: 1),

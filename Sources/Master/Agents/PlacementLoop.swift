@@ -1,0 +1,128 @@
+import Dispatch
+import Foundation
+import JobStore
+import Model
+import Scheduler
+import Shared
+import Synchronization
+
+/// Runs the scheduler on the leader: whenever something may let a task be placed (a job
+/// submitted, a task finished, an agent registered or recovered) and on a short timer while
+/// tasks wait (retry back-offs, agents coming back).
+///
+/// One iteration at a time, on its own queue: it reads the store and the agents, asks the
+/// scheduler for a plan, proposes `Accepted → Launched` for each placement and waits until they
+/// are applied before the next iteration reads the store again. So a plan is always made from a
+/// store that includes the previous one's placements, and no agent is over-committed.
+final class PlacementLoop: Sendable {
+    private struct State {
+        var requested = false
+        var running = false
+        var lastUnplaced: [String: [String: Int]] = [:]
+        var stopped = false
+    }
+
+    private let queue = DispatchQueue(label: "fuller.placement")
+    private let state = Mutex(State())
+    private let store: StoreHandle
+    private let registry: AgentRegistry
+    private let replicator: any Replicator
+    private let scheduler: any Scheduler
+    private let nowMs: @Sendable () -> Int64
+    private let logger: Logger
+    let batchMax: Int
+    /// An agent silent for longer than this takes no new tasks.
+    let agentSilentAfterMs: Int64
+    private let tickMilliseconds: Int
+
+    init(store: StoreHandle, registry: AgentRegistry, replicator: any Replicator, scheduler: any Scheduler,
+         nowMs: @escaping @Sendable () -> Int64, logger: Logger, batchMax: Int = 1_000, agentSilentAfterMs: Int64 = 30_000,
+         tick: Duration = .milliseconds(500)) {
+        self.store = store
+        self.registry = registry
+        self.replicator = replicator
+        self.scheduler = scheduler
+        self.nowMs = nowMs
+        self.logger = logger
+        self.batchMax = batchMax
+        self.agentSilentAfterMs = agentSilentAfterMs
+        tickMilliseconds = Int(tick.components.seconds * 1_000 + tick.components.attoseconds / 1_000_000_000_000_000)
+        scheduleTick()
+    }
+
+    func stop() { state.withLock { $0.stopped = true } }
+
+    /// While tasks wait, look again every tick: back-offs end and agents come back without any
+    /// command being applied.
+    private func scheduleTick() {
+        queue.asyncAfter(deadline: .now() + .milliseconds(tickMilliseconds)) { [self] in
+            guard !state.withLock({ $0.stopped }) else { return }
+            if store.read({ $0.pendingCount }) > 0 { trigger() }
+            scheduleTick()
+        }
+    }
+
+    /// Asks for an iteration soon; many requests while one runs make one more, not many.
+    func trigger() {
+        let start = state.withLock { s -> Bool in
+            s.requested = true
+            guard !s.running else { return false }
+            s.running = true
+            return true
+        }
+        if start { queue.async { [self] in self.drain() } }
+    }
+
+    /// The reasons each still-pending task was refused in the last iteration.
+    func unplacedReasons(_ taskId: String) -> [String: Int]? { state.withLock { $0.lastUnplaced[taskId] } }
+
+    private func drain() {
+        while state.withLock({ s -> Bool in
+            guard s.requested else { s.running = false; return false }
+            s.requested = false
+            return true
+        }) {
+            iterate()
+        }
+    }
+
+    private func iterate() {
+        let now = nowMs()
+        let agents = registry.entries()
+        let input = store.read { s in Self.input(store: s, agents: agents, nowMs: now, silentAfterMs: agentSilentAfterMs, limit: batchMax) }
+        guard !input.pending.isEmpty else { return }
+        let plan = scheduler.schedule(input)
+        state.withLock { $0.lastUnplaced = plan.unplaced }
+        guard !plan.placements.isEmpty else { return }
+        let done = DispatchGroup()
+        for placement in plan.placements {
+            done.enter()
+            let update = TaskUpdate(taskId: placement.taskId, state: .launched, agentId: placement.agentId, atMs: now)
+            replicator.propose(.updateTask(update)) { _ in done.leave() }
+        }
+        if done.wait(timeout: .now() + .seconds(30)) == .timedOut {
+            logger.warn("placements not applied within 30 s", ["count": .int(Int64(plan.placements.count))])
+        }
+        // A full batch means more tasks may be waiting behind it.
+        if input.pending.count == batchMax { state.withLock { $0.requested = true } }
+    }
+
+    static func input(store: JobStore, agents: [AgentRegistry.Entry], nowMs: Int64, silentAfterMs: Int64, limit: Int) -> SchedulingInput {
+        let pending = store.pendingTasks(nowMs: nowMs, limit: limit).compactMap { task -> PendingTask? in
+            guard let job = store.job(task.jobId) else { return nil }
+            return PendingTask(id: task.id, jobId: task.jobId, resources: job.spec.container.resources)
+        }
+        let views = agents.map { entry -> AgentView in
+            var used = Resources.zero
+            for task in store.tasks(onAgent: entry.registration.id) {
+                if let job = store.job(task.jobId) { used = used + job.spec.container.resources }
+            }
+            var attributes = entry.registration.attributes
+            attributes["hostname"] = entry.registration.hostname
+            let fresh = nowMs - entry.lastHeartbeatMs <= silentAfterMs
+            return AgentView(id: entry.registration.id, attributes: attributes, total: entry.registration.resources,
+                             used: used, schedulable: entry.healthy && !entry.drain && fresh)
+        }
+        return SchedulingInput(agents: views, pending: pending)
+    }
+}

@@ -1,0 +1,38 @@
+import JobStore
+import Model
+import Synchronization
+
+/// What runs after each applied command (on the log's writer thread, in log order): the event
+/// feed, waking agents whose assignments changed, and the scheduler. Set once at start-up; a
+/// box because the replicator exists before the pieces that react to it.
+final class ApplyHooks: Sendable {
+    typealias Handler = @Sendable (UInt64, Command, CommandResult) -> Void
+    private let handler = Mutex<Handler?>(nil)
+
+    func set(_ h: @escaping Handler) { handler.withLock { $0 = h } }
+
+    var run: Handler { { [self] index, command, result in handler.withLock { $0 }?(index, command, result) } }
+
+    struct Reaction: Equatable {
+        var agents: Set<String> = []
+        var schedule = false
+    }
+
+    /// Which agents must hear about a command's effect, and whether placement may have work.
+    static func reaction(to command: Command, result: CommandResult, store: StoreHandle) -> Reaction {
+        var reaction = Reaction()
+        switch result {
+        case .rejected: break
+        case .task(let task):
+            if let agent = task.agentId { reaction.agents.insert(agent) }
+            // A finished task frees capacity and may have a replacement waiting.
+            reaction.schedule = task.isFinished || task.state == .accepted
+        case .job(let job, let replayed):
+            guard !replayed else { break }
+            reaction.schedule = true
+            if case .createJob = command { break }
+            reaction.agents = store.read { s in Set(s.tasks(ofJob: job.id).compactMap { $0.isFinished ? nil : $0.agentId }) }
+        }
+        return reaction
+    }
+}
