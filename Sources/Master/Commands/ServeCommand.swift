@@ -22,7 +22,8 @@ enum ServeCommand {
         Flag("peers", .list, help: "Every master as id=HOST:PORT (only a single master is supported so far).", valueName: "LIST"),
     ])
 
-    static let dev = CommandSpec("dev", summary: "Run a single-node development cluster.", flags: serverFlags)
+    static let dev = CommandSpec("dev", summary: "Run a development cluster: one master and one local agent.",
+                                 flags: serverFlags + DevAgent.flags)
 
     static func run(_ args: ParsedArguments, dev: Bool) -> Int32 {
         do {
@@ -45,7 +46,10 @@ enum ServeCommand {
             }
             config.logLevel = level
             let node = try MasterNode.start(config)
+            let agent = dev ? try DevAgent.start(args, masterURL: "http://\(config.apiHost == "0.0.0.0" ? "127.0.0.1" : config.apiHost):\(node.apiPort)",
+                                                 dataDirectory: config.dataDirectory + "/agent", logger: node.logger) : nil
             waitForTermination()
+            agent?.stop()
             let stopped = DispatchSemaphore(value: 0)
             Task {
                 await node.shutdown()

@@ -1,0 +1,77 @@
+import Foundation
+import Glibc
+import Shared
+import Synchronization
+
+/// The local agent `fuller-master dev` runs: the `fuller-agent` binary next to this one, as a
+/// child process, restarted (after a pause) if it dies, stopped with SIGTERM on the way out.
+/// SIGTERM leaves its containers running; the next `dev` run adopts them.
+final class DevAgent: Sendable {
+    static let flags: [Flag] = [
+        Flag("agent-api", .string, default: .string("127.0.0.1:4710"), help: "The local agent's API address.", valueName: "HOST:PORT"),
+        Flag("metadata", .string, default: .string("127.0.0.1:4711"), help: "The local agent's metadata endpoint.", valueName: "HOST:PORT"),
+        Flag("docker-socket", .string, default: .string("/var/run/docker.sock"), help: "Docker Engine API socket.", valueName: "PATH"),
+        Flag("agent", .bool, default: .bool(true), help: "Start the local agent (--no-agent: master only)."),
+    ]
+
+    private struct State {
+        var process: Process?
+        var stopping = false
+    }
+
+    private let state = Mutex(State())
+    private let arguments: [String]
+    private let executable: URL
+    private let logger: Logger
+
+    private init(executable: URL, arguments: [String], logger: Logger) {
+        self.executable = executable
+        self.arguments = arguments
+        self.logger = logger
+    }
+
+    static func start(_ args: ParsedArguments, masterURL: String, dataDirectory: String, logger: Logger) throws -> DevAgent? {
+        guard args.bool("agent") else { return nil }
+        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("fuller-agent")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw UsageError(message: "cannot find fuller-agent next to fuller-master (\(binary.path)); build both, or pass --no-agent")
+        }
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let agent = DevAgent(executable: binary, arguments: [
+            "--id", "dev-agent", "--masters", masterURL, "--data-dir", dataDirectory,
+            "--api", args.string("agent-api") ?? "127.0.0.1:4710", "--metadata", args.string("metadata") ?? "127.0.0.1:4711",
+            "--docker-socket", args.string("docker-socket") ?? "/var/run/docker.sock",
+        ], logger: logger)
+        try agent.launch()
+        return agent
+    }
+
+    private func launch() throws {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.terminationHandler = { [self] p in exited(p.terminationStatus) }
+        state.withLock { $0.process = process }
+        try process.run()
+        logger.info("local agent started", ["pid": .int(Int64(process.processIdentifier))])
+    }
+
+    private func exited(_ status: Int32) {
+        guard !state.withLock({ $0.stopping }) else { return }
+        logger.error("local agent exited; restarting in 2 s", ["status": .int(Int64(status))])
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(2)) { [self] in
+            guard !state.withLock({ $0.stopping }) else { return }
+            do { try launch() } catch { logger.error("cannot restart the local agent", ["error": .string("\(error)")]) }
+        }
+    }
+
+    /// SIGTERM, then up to 10 s for it to exit, then SIGKILL.
+    func stop() {
+        guard let process = state.withLock({ s -> Process? in s.stopping = true; return s.process }), process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
