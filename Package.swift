@@ -35,10 +35,12 @@ let package = Package(
                           swiftSettings: strict),
         .executableTarget(name: "Agent", dependencies: ["Shared", "Model"], path: "Sources/Agent",
                           swiftSettings: strict),
+        // Helpers shared by the test targets: real processes, temp dirs, a simulated agent.
+        .target(name: "TestSupport", dependencies: ["Shared", "Model"], path: "Tests/Support"),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Model"], path: "Tests/SharedTests"),
-        .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Shared", "Model"],
+        .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Shared", "Model", "TestSupport"],
                     path: "Tests/MasterTests"),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared"], path: "Tests/AgentTests"),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared", "Model", "TestSupport"], path: "Tests/AgentTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -8,11 +8,14 @@ enum ClusterVerbs {
         let (raw, page) = try c.session.json(.GET, "/v1/agents")
         if c.json { return c.printJSON(raw) }
         guard case .array(let agents)? = page["items"] else { throw .failed("GET /v1/agents: the reply has no items array") }
-        var table = TextTable(["ID", "HOSTNAME", "ADDRESS", "ZONE", "STATE", "AGE"])
+        var table = TextTable(["ID", "HOSTNAME", "ADDRESS", "ZONE", "STATE", "TASKS", "CPU", "MEMORY MB", "AGE"])
         let now = c.io.wallClockNow()
         for agent in agents {
             table.add([TableText.text(agent["id"]), TableText.text(agent["hostname"]), TableText.text(agent["address"]),
                        TableText.text(agent.at("attributes.zone")), TableText.text(agent["state"]),
+                       TableText.text(agent["taskCount"]),
+                       "\(TableText.text(agent.at("used.cpu")))/\(TableText.text(agent.at("resources.cpu")))",
+                       "\(TableText.text(agent.at("used.memoryMB")))/\(TableText.text(agent.at("resources.memoryMB")))",
                        TableText.age(from: agent.string(at: "registeredAt"), now: now)])
         }
         c.io.writeOutput(table.text)

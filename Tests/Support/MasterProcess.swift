@@ -1,25 +1,25 @@
 import Foundation
 import Glibc
 import Synchronization
-@testable import Shared
+import Shared
 
 /// A real `fuller-master` process for tests: started on a free loopback port, killed for real.
-final class MasterProcess: @unchecked Sendable {
+public final class MasterProcess: @unchecked Sendable {
     // @unchecked: `process` is only touched by the test that owns this object, one thread.
-    let process = Process()
-    let port: Int
-    let dataDirectory: String
+    public let process = Process()
+    public let port: Int
+    public let dataDirectory: String
     private let stderrPipe = Pipe()
 
     /// The built `fuller-master` next to the test bundle.
-    static var binary: String {
+    public static var binary: String {
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0])
         var dir = bundle.deletingLastPathComponent()
         if bundle.pathExtension != "xctest" { dir = bundle.deletingLastPathComponent() }
         return dir.appendingPathComponent("fuller-master").path
     }
 
-    init(dataDirectory: String, extraArguments: [String] = [], startupTimeout: Duration = .seconds(20)) throws {
+    public init(dataDirectory: String, extraArguments: [String] = [], startupTimeout: Duration = .seconds(20)) throws {
         self.dataDirectory = dataDirectory
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--data-dir", dataDirectory, "--api", "127.0.0.1:0"] + extraArguments
@@ -48,9 +48,9 @@ final class MasterProcess: @unchecked Sendable {
         throw TestFailure("master did not report its port in time")
     }
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "http://127.0.0.1:\(port)" }
 
-    func kill(_ signal: Int32 = SIGKILL) {
+    public func kill(_ signal: Int32 = SIGKILL) {
         Glibc.kill(process.processIdentifier, signal)
         process.waitUntilExit()
         stderrPipe.fileHandleForReading.readabilityHandler = nil
@@ -59,17 +59,17 @@ final class MasterProcess: @unchecked Sendable {
     deinit { if process.isRunning { kill() } }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// A fresh directory under the system temp dir, removed by `remove()`.
-struct TemporaryDirectory {
-    let path: String
-    init() throws {
+public struct TemporaryDirectory: Sendable {
+    public let path: String
+    public init() throws {
         path = NSTemporaryDirectory() + "fuller-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
 }

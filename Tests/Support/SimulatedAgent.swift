@@ -1,16 +1,16 @@
 import Foundation
-@testable import Model
-@testable import Shared
+import Model
+import Shared
 
 /// An agent without Docker: it speaks the agent protocol and reports whatever the test tells
 /// it. For protocol and scheduling tests; the real executor has its own tests against Docker.
-final class SimulatedAgent: Sendable {
-    let id: String
-    let client: HTTPClient
-    let resources: Resources
-    let attributes: [String: String]
+public final class SimulatedAgent: Sendable {
+    public let id: String
+    public let client: HTTPClient
+    public let resources: Resources
+    public let attributes: [String: String]
 
-    init(id: String, master: String, resources: Resources = Resources(cpu: 4, memoryMB: 8_192),
+    public init(id: String, master: String, resources: Resources = Resources(cpu: 4, memoryMB: 8_192),
          attributes: [String: String] = [:]) throws {
         self.id = id
         self.client = try HTTPClient(url: master)
@@ -18,7 +18,7 @@ final class SimulatedAgent: Sendable {
         self.attributes = attributes
     }
 
-    func register() async throws {
+    public func register() async throws {
         var w = JSONWriter()
         AgentRegistration(id: id, hostname: "\(id).test", address: "127.0.0.1:0", attributes: attributes, resources: resources)
             .write(to: &w)
@@ -27,7 +27,7 @@ final class SimulatedAgent: Sendable {
     }
 
     /// One heartbeat; returns the status and, for 200, the answer.
-    func heartbeat(version: UInt64 = 0, reports: [TaskReport] = [], waitMs: Int = 0, healthy: Bool = true,
+    public func heartbeat(version: UInt64 = 0, reports: [TaskReport] = [], waitMs: Int = 0, healthy: Bool = true,
                    sequence: UInt64 = 1) async throws -> (status: Int, response: HeartbeatResponse?) {
         let request = HeartbeatRequest(sequence: sequence, assignmentsVersion: version, healthy: healthy, reports: reports,
                                        waitMilliseconds: waitMs)
@@ -36,5 +36,5 @@ final class SimulatedAgent: Sendable {
         return (200, try HeartbeatResponse(json: JSONParser.parse(r.bodyBytes)))
     }
 
-    func shutdown() { client.shutdown() }
+    public func shutdown() { client.shutdown() }
 }
