@@ -15,7 +15,7 @@ import Shared
             Issue.record("no create"); return
         }
         #expect(name == "fuller-t1")
-        #expect(config.labels == ["fuller.managed": "true", "fuller.task": "t1", "fuller.job": "job-1"])
+        #expect(config.labels == ["fuller.managed": "true", "fuller.task": "t1", "fuller.job": "job-1", "fuller.agent": "a1"])
         #expect(config.env["FULLER_TASK_ID"] == "t1" && config.env["FULLER_JOB_ID"] == "job-1")
         #expect(config.env["FULLER_TASK_INDEX"] == "0" && config.env["FULLER_NUM_CPU"] == "0.5")
         #expect(config.env["FULLER_NUM_MEM"] == "64" && config.env["GREETING"] == "hi")

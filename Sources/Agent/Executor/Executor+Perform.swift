@@ -70,8 +70,9 @@ extension Executor {
             state.listWanted = false
             return state.supervisor.beginList()
         }
+        let labels = state.withLock { $0.supervisor.ownLabels }
         let result = await call { () async throws(DockerError) in
-            try await engine.listContainers(labels: [Supervisor.managedLabel: "true"], all: true)
+            try await engine.listContainers(labels: labels, all: true)
         }
         let now = wallClock.now()
         switch result {
@@ -113,9 +114,10 @@ extension Executor {
     /// and reconnects after a bounded backoff.
     func watchEvents() async {
         var backoff = Backoff(initial: configuration.recoveryInitial, max: configuration.recoveryMax)
+        let labels = state.withLock { $0.supervisor.ownLabels }
         while !Task.isCancelled {
             do throws(DockerError) {
-                try await engine.events(labels: [Supervisor.managedLabel: "true"]) { [self] event in
+                try await engine.events(labels: labels) { [self] event in
                     handle(event)
                     return true
                 }

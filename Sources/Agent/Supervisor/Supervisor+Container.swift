@@ -8,7 +8,7 @@ extension Supervisor {
     /// The container for `assignment`: the spec's image, command, entrypoint and env, Fuller's
     /// labels, the `FULLER_*` variables (which win over the spec's own), and resource limits
     /// (`NanoCpus` from cores; `Memory` with `MemorySwap` equal to it, so no swap).
-    static func createConfig(for assignment: TaskAssignment, metadataURL: String) -> ContainerCreateConfig {
+    static func createConfig(for assignment: TaskAssignment, metadataURL: String, agentId: String) -> ContainerCreateConfig {
         let spec = assignment.container
         var env = spec.env
         env["FULLER_TASK_ID"] = assignment.taskId
@@ -22,7 +22,7 @@ extension Supervisor {
         config.command = spec.command
         config.entrypoint = spec.entrypoint.isEmpty ? nil : spec.entrypoint
         config.env = env
-        config.labels = [managedLabel: "true", taskLabel: assignment.taskId, jobLabel: assignment.jobId]
+        config.labels = [managedLabel: "true", taskLabel: assignment.taskId, jobLabel: assignment.jobId, agentLabel: agentId]
         config.nanoCPUs = Int64((spec.resources.cpu * 1e9).rounded())
         config.memoryBytes = memoryBytes
         config.memorySwapBytes = memoryBytes

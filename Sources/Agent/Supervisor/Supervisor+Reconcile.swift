@@ -117,7 +117,8 @@ extension Supervisor {
         guard listed, record.retry.allows(now) else { return nil }
         updateTask(id) { $0.pending = .create }
         return .create(taskId: id, name: Self.containerName(id),
-                       config: Self.createConfig(for: record.assignment, metadataURL: configuration.metadataURL))
+                       config: Self.createConfig(for: record.assignment, metadataURL: configuration.metadataURL,
+                                                       agentId: configuration.agentId))
     }
 
     private func runtimeLimitReached(_ record: TaskRecord, _ details: ContainerDetails, now: Timestamp) -> Bool {

@@ -6,6 +6,9 @@ extension Supervisor {
     struct Configuration: Sendable {
         /// `FULLER_METADATA_URL` as injected into every container.
         var metadataURL = "http://127.0.0.1:4711"
+        /// The agent's id, written as `fuller.agent` on every container. The agent lists and
+        /// adopts only its own containers, so two agents may share a Docker host (development).
+        var agentId = "a1"
         /// SIGTERM-to-SIGKILL grace for kills, runtime limits and orphans.
         var stopGraceSeconds = 10
         /// How long a labelled container with no task of ours is left alone before it is stopped

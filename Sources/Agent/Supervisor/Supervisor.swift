@@ -49,6 +49,10 @@ struct Supervisor: Sendable {
     static let managedLabel = "fuller.managed"
     static let taskLabel = "fuller.task"
     static let jobLabel = "fuller.job"
+    static let agentLabel = "fuller.agent"
+
+    /// The labels that select this agent's containers (list and events filter on them).
+    var ownLabels: [String: String] { [Self.managedLabel: "true", Self.agentLabel: configuration.agentId] }
 
     init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
