@@ -246,3 +246,14 @@ import Shared
         #expect(restarted.report("t2")?.message?.contains("executable file not found") == true)
     }
 }
+
+extension SupervisorTests {
+    @Test func anAssignmentBeforeTheFirstListAdoptsInsteadOfCreating() {
+        var h = SupervisorHarness()
+        let existing = h.docker.add(task: "t1", status: "running")
+        h.heartbeat(Assignments.answer([Assignments.task("t1")]))
+        h.start()
+        #expect(h.creates == 0 && !h.performed.contains(.list))
+        #expect(h.report("t1")?.containerId == existing)
+    }
+}

@@ -32,15 +32,18 @@ extension Supervisor {
 
     /// Inspects stale containers, ties containers to tasks (adoption), and applies the orphan rule.
     private mutating func reconcileContainer(_ id: String, now: Timestamp) -> Action? {
-        guard let view = containers[id], view.pending == nil, view.retry.allows(now) else { return nil }
+        guard let view = containers[id] else { return nil }
+        // Adopt first, even before the inspect, so that no create races a known container.
+        if let taskId = view.taskId, let record = tasks[taskId],
+           record.containerId == nil && record.final == nil && record.pending != .create {
+            updateTask(taskId) { $0.containerId = id }
+        }
+        guard view.pending == nil, view.retry.allows(now) else { return nil }
         if view.stale {
             updateContainer(id) { $0.pending = .inspect }
             return .inspect(containerId: id)
         }
-        if let taskId = view.taskId, let record = tasks[taskId] {
-            if record.containerId == nil && record.final == nil && record.pending != .create {
-                updateTask(taskId) { $0.containerId = id }  // adopt
-            }
+        if let taskId = view.taskId, tasks[taskId] != nil {
             if tasks[taskId]?.containerId == id {
                 updateContainer(id) { $0.orphanSince = nil }
                 return nil
