@@ -43,11 +43,9 @@ extension Supervisor {
             updateContainer(id) { $0.pending = .inspect }
             return .inspect(containerId: id)
         }
-        if let taskId = view.taskId, tasks[taskId] != nil {
-            if tasks[taskId]?.containerId == id {
-                updateContainer(id) { $0.orphanSince = nil }
-                return nil
-            }
+        if let taskId = view.taskId, tasks[taskId]?.containerId == id {
+            updateContainer(id) { $0.orphanSince = nil }
+            return nil
         }
         guard answered && listed else { return nil }
         let since = view.orphanSince ?? now
