@@ -45,7 +45,8 @@ extension Executor {
             noteDocker(nil)
             return .success(value)
         } catch {
-            if case .daemonUnavailable = error { noteDocker(error) } else { noteDocker(nil) }
+            // A cancelled call says nothing about Docker: the agent is stopping.
+            if !Task.isCancelled { noteDocker(error) }
             return .failure(error)
         }
     }
@@ -123,7 +124,7 @@ extension Executor {
                 }
                 backoff.reset()
             } catch {
-                noteDocker(error)
+                if !Task.isCancelled { noteDocker(error) }
                 logger.debug("event stream ended", ["error": .string(error.description)])
             }
             if Task.isCancelled { return }

@@ -91,7 +91,7 @@ final class Executor: Sendable {
     var health: DockerHealth { state.withLock { $0.health } }
 
     /// The heartbeat to send as `sequence`; its reports count as sent from here on.
-    func heartbeat(sequence: UInt64, assignmentsVersion: UInt64? = nil, waitMilliseconds: Int) -> HeartbeatRequest {
+    func heartbeat(sequence: UInt64, waitMilliseconds: Int) -> HeartbeatRequest {
         state.withLock { state in
             state.supervisor.willSend(sequence: sequence)
             return HeartbeatRequest(sequence: sequence, assignmentsVersion: state.supervisor.assignmentsVersion,
@@ -124,7 +124,8 @@ final class Executor: Sendable {
         if changed { changes.bump() }
     }
 
-    /// Records what Docker's last answer says about its health; a change is signalled.
+    /// Records what Docker's last answer says about its health (only `daemonUnavailable` means
+    /// it is down; any other answer means it is up); a change is signalled.
     func noteDocker(_ error: DockerError?) {
         let health = if case .daemonUnavailable(let message)? = error {
             DockerHealth(available: false, message: "docker unavailable: \(message)")
