@@ -17,12 +17,13 @@ extension Supervisor {
         /// Lines of a failed container's log kept in its Finished report.
         var logTailLines = 50
         /// Bytes of that log text kept (the tail end).
-        var logTailBytesMax = 4 * 1024
+        var logTailBytesMax = 2 * 1024
         /// First and longest wait before an operation that failed transiently is retried.
         var retryInitial: Duration = .seconds(1)
         var retryMax: Duration = .seconds(30)
-        /// Tasks the supervisor tracks at most; assignments beyond it are ignored (and logged by the shell).
-        var tasksMax = 4_096
+        /// Tasks the supervisor tracks at most; assignments beyond it are ignored. With the log tail
+        /// bound this keeps a heartbeat under the 4 MiB payload limit.
+        var tasksMax = 1_000
         /// Containers it tracks at most.
         var containersMax = 8_192
 
