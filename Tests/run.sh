@@ -13,6 +13,13 @@ fuzz_seconds=${FUZZ_SECONDS:-60}
 echo "== build"
 swift build --build-tests 2>&1 | tail -n 3
 
+echo "== docker"
+# AgentTests run containers on a real engine; CI must have one, elsewhere they skip loudly.
+if ! bash Tests/docker-env.sh; then
+    [ "${CI:-}" = true ] && { echo "CI needs a Docker Engine for AgentTests" >&2; exit 1; }
+    echo "no Docker Engine: the Docker tests will be skipped"
+fi
+
 echo "== tests"
 status=0
 swift test --skip-build > .build/test-output.txt 2>&1 || status=$?

@@ -1,9 +1,16 @@
 import Dispatch
 import Foundation
 import Glibc
+import Model
 import Shared
 
 /// The agent's command line (DESIGN.md) and its start-up.
+///
+/// Wiring: `DockerClient` (the Engine API) ← `Executor` (owns the `Supervisor`) ← `HeartbeatLoop`
+/// (talks to the masters through `MasterConnection`); `AgentRoutes` serves `/healthz` and
+/// `/readyz` from the executor's Docker health and the loop's registration status. SIGTERM or
+/// SIGINT cancels the loops and exits without touching a container: they keep running, and the
+/// next agent with the same `--id` adopts them.
 enum AgentCommand {
     static let flags: [Flag] = [
         Flag("id", .string, default: .string("a1"), help: "This agent's id."),
@@ -14,34 +21,113 @@ enum AgentCommand {
         Flag("docker-socket", .string, default: .string("/var/run/docker.sock"), help: "Docker Engine API socket.", valueName: "PATH"),
         Flag("zone", .string, help: "Availability zone attribute."),
         Flag("machine-group", .string, help: "Machine group attribute."),
+        Flag("machine-type", .string, help: "Machine type attribute."),
         Flag("cpu", .double, help: "Cores offered to tasks (default: all)."),
         Flag("memory-mb", .int, help: "Memory offered to tasks (default: all)."),
+        Flag("orphan-grace", .duration, default: .duration(.seconds(60)),
+             help: "How long a container of no task of this agent lives before it is stopped and removed."),
+        Flag("stop-grace", .duration, default: .duration(.seconds(10)), help: "SIGTERM-to-SIGKILL grace when stopping a task."),
     ]
 
     static func run(_ args: ParsedArguments) -> Int32 {
-        let api = args.string("api") ?? "127.0.0.1:4710"
-        guard let colon = api.lastIndex(of: ":"), let port = Int(api[api.index(after: colon)...]), (0...65_535).contains(port) else {
-            FileHandle.standardError.write(Data("fuller-agent: --api: expected HOST:PORT, got \"\(api)\"\n".utf8))
-            return 2
+        let id = args.string("id") ?? "a1"
+        let logger = Logger(component: "agent").with(["agent": .string(id)])
+        guard let (host, port) = hostPort(args.string("api") ?? "127.0.0.1:4710"), let dataDir = args.string("data-dir") else {
+            return fail("--api: expected HOST:PORT")
         }
-        let logger = Logger(component: "agent").with(["agent": .string(args.string("id") ?? "a1")])
-        var configuration = HTTPServer.Configuration(host: String(api[..<colon]), port: port)
+        do { try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true) } catch {
+            return fail("cannot create --data-dir \(dataDir): \(error)")
+        }
+        let registration = AgentRegistration(id: id, hostname: hostName(), address: "\(host):\(port)",
+                                             attributes: attributes(args), resources: resources(args))
+        let connection: MasterConnection
+        do { connection = try MasterConnection(urls: args.list("masters")) } catch {
+            return fail("--masters: \(error)")
+        }
+        var executorConfiguration = Executor.Configuration()
+        executorConfiguration.supervisor.agentId = id
+        executorConfiguration.supervisor.metadataURL = "http://\(args.string("metadata") ?? "127.0.0.1:4711")"
+        executorConfiguration.supervisor.orphanGrace = args.duration("orphan-grace") ?? .seconds(60)
+        executorConfiguration.supervisor.stopGraceSeconds = Int((args.duration("stop-grace") ?? .seconds(10)).wholeMilliseconds / 1000)
+        let docker = DockerClient(socketPath: args.string("docker-socket") ?? DockerClient.defaultSocketPath)
+        let executor = Executor(engine: docker, configuration: executorConfiguration, logger: logger.with(["part": .string("executor")]))
+        let heartbeat = HeartbeatLoop(configuration: .init(registration: registration), connection: connection,
+                                      executor: executor, logger: logger.with(["part": .string("heartbeat")]))
+
+        var configuration = HTTPServer.Configuration(host: host, port: port)
         configuration.maxConnections = 256
-        let server = HTTPServer(configuration: configuration, handler: AgentRoutes.router())
+        let server = HTTPServer(configuration: configuration, handler: AgentRoutes.router(
+            readiness: { AgentRoutes.Readiness(docker: executor.health, master: heartbeat.status) }))
         do { try server.start() } catch {
-            FileHandle.standardError.write(Data("fuller-agent: cannot listen on \(api): \(error)\n".utf8))
-            return 1
+            return fail("cannot listen on \(host):\(port): \(error)")
         }
-        logger.info("agent serving", ["api": .string("\(configuration.host):\(server.port)")])
-        waitForTermination()
+        logger.info("agent serving", ["api": .string("\(host):\(server.port)"), "cpu": .double(registration.resources.cpu),
+                                      "memoryMB": .int(Int64(registration.resources.memoryMB))])
         let stopped = DispatchSemaphore(value: 0)
-        Task {
-            await server.shutdown(grace: .seconds(5))
+        let work = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await executor.run() }
+                group.addTask { await heartbeat.run() }
+            }
             stopped.signal()
         }
+        waitForTermination()
+        logger.info("stopping; containers keep running")
+        work.cancel()
         stopped.wait()
+        connection.shutdown()
+        let serverDown = DispatchSemaphore(value: 0)
+        Task {
+            await server.shutdown(grace: .seconds(5))
+            serverDown.signal()
+        }
+        serverDown.wait()
         logger.info("agent stopped")
         return 0
+    }
+
+    private static func fail(_ message: String) -> Int32 {
+        FileHandle.standardError.write(Data("fuller-agent: \(message)\n".utf8))
+        return 2
+    }
+
+    static func hostPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65_535).contains(port) else { return nil }
+        return (String(text[..<colon]), port)
+    }
+
+    static func attributes(_ args: ParsedArguments) -> [String: String] {
+        var attributes: [String: String] = [:]
+        attributes["zone"] = args.string("zone")
+        attributes["machineGroup"] = args.string("machine-group")
+        attributes["machineType"] = args.string("machine-type")
+        return attributes
+    }
+
+    /// `--cpu` and `--memory-mb`, or the whole host.
+    static func resources(_ args: ParsedArguments) -> Resources {
+        let cpu = args.double("cpu") ?? Double(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let memoryMB = args.int("memory-mb") ?? hostMemoryMB() ?? 1024
+        return Resources(cpu: cpu, memoryMB: memoryMB)
+    }
+
+    /// `MemTotal` from `/proc/meminfo`, in MiB.
+    static func hostMemoryMB() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemTotal:") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2, let kib = Int(fields[1]) else { return nil }
+            return kib / 1024
+        }
+        return nil
+    }
+
+    static func hostName() -> String {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let ok = buffer.withUnsafeMutableBufferPointer { gethostname(UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), 255) == 0 }
+        guard ok else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
     }
 
     /// Blocks until SIGINT or SIGTERM.
@@ -57,16 +143,5 @@ enum AgentCommand {
         }
         done.wait()
         sources.forEach { $0.cancel() }
-    }
-}
-
-/// The agent's HTTP routes.
-enum AgentRoutes {
-    static func router() -> Router {
-        var router = Router()
-        router.add(.GET, "/healthz") { _, _, respond in
-            respond(HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: Array(#"{"status":"ok"}"#.utf8)))
-        }
-        return router
     }
 }

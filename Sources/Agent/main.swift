@@ -3,8 +3,8 @@ import Foundation
 import Glibc
 import Shared
 
-/// `fuller-agent`: one per host. In this release it starts, serves `/healthz` and stops cleanly;
-/// running containers through Docker arrives with the agent milestone.
+/// `fuller-agent`: one per host. Registers with the masters, runs the containers they assign
+/// through Docker, and reports on them (see `AgentCommand`).
 let root = CommandSpec("fuller-agent", summary: "Fuller's agent: runs a host's containers.", flags: AgentCommand.flags)
 
 do {

@@ -35,8 +35,9 @@ enum DockerError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(String)
     /// 409: e.g. a container name already in use.
     case conflict(String)
-    /// 400/500 with the daemon's message (bad request, cannot start, …).
+    /// 400 with the daemon's message (an invalid config, an unknown signal, …).
     case badRequest(String)
+    /// Any other failing status (5xx: cannot start, pull failed, …) with the daemon's message.
     case serverError(status: Int, message: String)
     /// The socket is missing, refuses, or the daemon stopped answering.
     case daemonUnavailable(String)
@@ -110,6 +111,13 @@ struct ContainerDetails: Sendable, Equatable {
     var ipAddress: String?
     /// `starting`, `healthy`, `unhealthy`, or nil without a health check.
     var health: String?
+    /// What the container was created with (`Config.Image`, `Config.Env`, `HostConfig`), so a
+    /// restarted agent can compare a found container with the task it should run.
+    var image: String = ""
+    var env: [String: String] = [:]
+    var nanoCPUs: Int64 = 0
+    var memoryBytes: Int64 = 0
+    var memorySwapBytes: Int64 = 0
 }
 
 /// One entry of `GET /containers/json`.

@@ -1,0 +1,154 @@
+import Model
+import Shared
+import Synchronization
+
+/// Docker as the agent last found it.
+struct DockerHealth: Sendable, Equatable {
+    var available: Bool
+    /// Why Docker is unavailable (the last error), or nil.
+    var message: String?
+
+    static let unknown = DockerHealth(available: false, message: "docker not contacted yet")
+}
+
+/// The supervisor's shell: owns the `Supervisor` behind a `Mutex`, performs its actions against a
+/// `DockerEngine` with a bounded number in flight, and feeds every outcome back.
+///
+/// It learns of container changes three ways: the outcome of its own actions; Docker's `/events`
+/// stream (filtered on `fuller.managed=true`), which reports an exit within milliseconds; and a
+/// full list every `listInterval`, after an event stream error, and while Docker is down (with
+/// bounded backoff) until it answers again, which is also how it recovers without losing track
+/// of a container: the list re-adopts them all.
+///
+/// Ordering contracts: actions are queued in the order the supervisor returns them, and at most
+/// one is in flight per task and per container (the supervisor guarantees that), so the queue
+/// never holds more than tasks plus containers. `heartbeat(sequence:)` marks reports sent before
+/// the caller sends them; `apply(_:requestSequence:)` must get that same sequence.
+final class Executor: Sendable {
+    struct Configuration: Sendable {
+        /// Docker calls in flight at most.
+        var maxInFlight = 16
+        var listInterval: Duration = .seconds(10)
+        /// How often time-based rules (runtime limits, orphan grace, retries) are checked.
+        var tickInterval: Duration = .seconds(1)
+        /// How long a failed container's log tail may take before the report goes without it.
+        var logsTimeout: Duration = .seconds(2)
+        /// Backoff between attempts to reach Docker while it is down, and between event streams.
+        var recoveryInitial: Duration = .milliseconds(250)
+        var recoveryMax: Duration = .seconds(10)
+        var supervisor = Supervisor.Configuration()
+
+        init() {}
+    }
+
+    struct State {
+        var supervisor: Supervisor
+        var queue = ActionQueue()
+        var health = DockerHealth.unknown
+        /// Whether a full list should run at the next opportunity.
+        var listWanted = true
+        var lastList: Timestamp?
+        var reportsVersionSeen: UInt64 = 0
+    }
+
+    let configuration: Configuration
+    let engine: any DockerEngine
+    let wallClock: WallClock
+    let logger: Logger
+    /// Bumped when reports, unknown containers or Docker's health change.
+    let changes = ChangeSignal()
+    /// Waits for a duration; a manual clock in tests.
+    let sleep: @Sendable (Duration) async throws -> Void
+    let state: Mutex<State>
+
+    init(engine: any DockerEngine, configuration: Configuration = Configuration(), wallClock: WallClock = .system,
+         logger: Logger = Logger(component: "executor"),
+         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+        precondition(configuration.maxInFlight > 0)
+        self.engine = engine
+        self.configuration = configuration
+        self.wallClock = wallClock
+        self.logger = logger
+        self.sleep = sleep
+        self.state = Mutex(State(supervisor: Supervisor(configuration: configuration.supervisor)))
+    }
+
+    /// Runs until the task is cancelled: workers, the event watcher and the maintenance loop.
+    /// Cancelling leaves every container as it is (a restarted agent adopts them).
+    func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<configuration.maxInFlight {
+                group.addTask { await self.worker() }
+            }
+            group.addTask { await self.watchEvents() }
+            group.addTask { await self.maintain() }
+            await group.waitForAll()
+        }
+    }
+
+    // MARK: The heartbeat loop's view
+
+    var health: DockerHealth { state.withLock { $0.health } }
+
+    /// The heartbeat to send as `sequence`; its reports count as sent from here on.
+    func heartbeat(sequence: UInt64, waitMilliseconds: Int) -> HeartbeatRequest {
+        state.withLock { state in
+            state.supervisor.willSend(sequence: sequence)
+            return HeartbeatRequest(sequence: sequence, assignmentsVersion: state.supervisor.assignmentsVersion,
+                                    healthy: state.health.available, message: state.health.message,
+                                    reports: state.supervisor.reports,
+                                    unknownContainers: state.supervisor.unknownContainers,
+                                    waitMilliseconds: waitMilliseconds)
+        }
+    }
+
+    /// The master's answer to heartbeat `requestSequence`.
+    func apply(_ response: HeartbeatResponse, requestSequence: UInt64) {
+        let now = wallClock.now()
+        feed { $0.assignments(response, requestSequence: requestSequence, now: now) }
+    }
+
+    // MARK: Feeding the supervisor
+
+    /// Runs one supervisor input under the lock, queues its actions, and outside the lock hands
+    /// them to idle workers and signals report changes.
+    func feed(_ input: (inout Supervisor) -> [Supervisor.Action]) {
+        let (handoffs, changed) = state.withLock { state in
+            let actions = input(&state.supervisor)
+            let handoffs = state.queue.push(actions)
+            let changed = state.supervisor.reportsVersion != state.reportsVersionSeen
+            state.reportsVersionSeen = state.supervisor.reportsVersion
+            return (handoffs, changed)
+        }
+        for (waiter, action) in handoffs { waiter.resume(returning: action) }
+        if changed { changes.bump() }
+    }
+
+    /// Records what Docker's last answer says about its health (only `daemonUnavailable` means
+    /// it is down; any other answer means it is up); a change is signalled.
+    func noteDocker(_ error: DockerError?) {
+        let health = if case .daemonUnavailable(let message)? = error {
+            DockerHealth(available: false, message: "docker unavailable: \(message)")
+        } else {
+            DockerHealth(available: true, message: nil)
+        }
+        let changed = state.withLock { state in
+            defer { state.health = health }
+            if !health.available { state.listWanted = true }
+            return state.health != health
+        }
+        guard changed else { return }
+        if health.available {
+            logger.info("docker available")
+        } else {
+            logger.warn("docker unavailable", ["error": .string(health.message ?? "")])
+        }
+        changes.bump()
+    }
+
+    private func worker() async {
+        while !Task.isCancelled, let action = await nextAction() {
+            await perform(action)
+        }
+    }
+}
