@@ -114,6 +114,19 @@ import Testing
         }
     }
 
+    /// A stop's reply comes after the grace period, which may be longer than a short call's deadline.
+    @Test func stopMayOutlastTheCallTimeout() async throws {
+        try await Env.withScope { s in
+            var configuration = DockerClient.Configuration(socketPath: s.docker.configuration.socketPath)
+            configuration.callTimeout = .seconds(1)
+            let docker = DockerClient(configuration: configuration)
+            let id = try await s.run("stop-long", "sleep 60")
+            try await docker.stopContainer(id, graceSeconds: 2)
+            let details = try await docker.inspectContainer(id)
+            #expect(!details.running && details.exitCode == 137)
+        }
+    }
+
     @Test func killSendsTheSignal() async throws {
         try await Env.withScope { s in
             let id = try await s.run("kill", "sleep 60")
@@ -236,7 +249,10 @@ import Testing
 
     @Test func memoryLimitEndsInOOMKill() async throws {
         try await Env.withScope { s in
-            var config = s.config(["sh", "-c", "head -c 64m /dev/zero | tail"])
+            // The pauses are for the daemon: containerd watches a container for OOM only once it
+            // has started (an OOM in the first moments goes unseen), and Docker 20.10 records
+            // OOMKilled only when that notice comes before the container's exit.
+            var config = s.config(["sh", "-c", "sleep 0.5; head -c 64m /dev/zero | tail; code=$?; sleep 0.5; exit $code"])
             config.memoryBytes = 16 << 20
             config.memorySwapBytes = 16 << 20
             let id = try await s.create("oom", config)

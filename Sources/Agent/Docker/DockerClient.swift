@@ -60,7 +60,9 @@ final class DockerClient: DockerEngine {
         var short = HTTPClient.Configuration()
         short.connectTimeout = configuration.connectTimeout
         short.requestTimeout = configuration.callTimeout
-        short.idleReadTimeout = configuration.callTimeout
+        // Every short call has a total deadline, which bounds its silences too. An idle bound of its
+        // own would cut a `stop`, whose reply comes only once the grace period is over.
+        short.idleReadTimeout = Self.unboundedIdle
         short.maxConnections = configuration.maxCalls
         short.userAgent = "fuller-agent"
         var long = short
