@@ -114,6 +114,19 @@ import Testing
         }
     }
 
+    /// A stop's reply comes after the grace period, which may be longer than a short call's deadline.
+    @Test func stopMayOutlastTheCallTimeout() async throws {
+        try await Env.withScope { s in
+            var configuration = DockerClient.Configuration(socketPath: s.docker.configuration.socketPath)
+            configuration.callTimeout = .seconds(1)
+            let docker = DockerClient(configuration: configuration)
+            let id = try await s.run("stop-long", "sleep 60")
+            try await docker.stopContainer(id, graceSeconds: 2)
+            let details = try await docker.inspectContainer(id)
+            #expect(!details.running && details.exitCode == 137)
+        }
+    }
+
     @Test func killSendsTheSignal() async throws {
         try await Env.withScope { s in
             let id = try await s.run("kill", "sleep 60")
@@ -190,9 +203,56 @@ import Testing
         }
     }
 
+    @Test func cancellingEventsEndsThem() async throws {
+        guard let docker = await Env.client() else { return }
+        let stream = Task {
+            await dockerError { try await docker.events(labels: [DockerTestScope.labelKey: "never"]) { _ in true } }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let clock = ContinuousClock()
+        let start = clock.now
+        stream.cancel()
+        let error = await stream.value
+        #expect(clock.now - start < .seconds(2))
+        guard case .daemonUnavailable? = error else { Issue.record("unexpected \(String(describing: error))"); return }
+    }
+
+    /// Waits and an event stream, more of them than short calls allowed at once, leave short
+    /// calls free: they use their own connections.
+    @Test func longLivedCallsDoNotHoldUpShortOnes() async throws {
+        try await Env.withScope { s in
+            var configuration = DockerClient.Configuration(socketPath: s.docker.configuration.socketPath)
+            configuration.maxCalls = 1
+            configuration.callTimeout = .seconds(5)
+            let docker = DockerClient(configuration: configuration)
+            let id = try await s.run("long", "sleep 60")
+            let labels = s.labels
+            let events = Task { try await docker.events(labels: labels) { _ in true } }
+            defer { events.cancel() }
+            async let waits = withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<3 { group.addTask { try await docker.waitContainer(id) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let clock = ContinuousClock()
+            let elapsed = try await clock.measure {
+                for _ in 0..<5 {
+                    let details = try await docker.inspectContainer(id)
+                    #expect(details.running)
+                }
+            }
+            #expect(elapsed < .seconds(2), "short calls took \(elapsed)")
+            try await docker.killContainer(id, signal: "KILL")
+            #expect(try await waits == [137, 137, 137])
+        }
+    }
+
     @Test func memoryLimitEndsInOOMKill() async throws {
         try await Env.withScope { s in
-            var config = s.config(["sh", "-c", "head -c 64m /dev/zero | tail"])
+            // The pauses are for the daemon: containerd watches a container for OOM only once it
+            // has started (an OOM in the first moments goes unseen), and Docker 20.10 records
+            // OOMKilled only when that notice comes before the container's exit.
+            var config = s.config(["sh", "-c", "sleep 0.5; head -c 64m /dev/zero | tail; code=$?; sleep 0.5; exit $code"])
             config.memoryBytes = 16 << 20
             config.memorySwapBytes = 16 << 20
             let id = try await s.create("oom", config)

@@ -120,3 +120,11 @@ import Testing
         #expect(DockerAPIVersion("1.9")! < DockerAPIVersion("1.41")!)
     }
 }
+
+extension DockerLogFrames {
+    /// One frame as a daemon writes it.
+    static func frame(stream: UInt8, _ payload: [UInt8]) -> [UInt8] {
+        let n = UInt32(payload.count)
+        return [stream, 0, 0, 0, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + payload
+    }
+}

@@ -45,18 +45,24 @@ final class DockerClient: DockerEngine {
     }
 
     let configuration: Configuration
+    /// Where the daemon listens: `configuration.socketPath`, or a TCP address in tests that script
+    /// a daemon (plain TCP to a real daemon is not something Fuller supports).
+    let endpoint: HTTPEndpoint
     let calls: HTTPClient
     let streams: HTTPClient
     /// The negotiated version; nil until a `GET /version` succeeded.
     private let negotiated = Mutex<DockerAPIVersion?>(nil)
 
-    init(configuration: Configuration = Configuration()) {
+    init(configuration: Configuration = Configuration(), endpoint: HTTPEndpoint? = nil) {
+        let endpoint = endpoint ?? .unix(path: configuration.socketPath)
         self.configuration = configuration
-        let endpoint = HTTPEndpoint.unix(path: configuration.socketPath)
+        self.endpoint = endpoint
         var short = HTTPClient.Configuration()
         short.connectTimeout = configuration.connectTimeout
         short.requestTimeout = configuration.callTimeout
-        short.idleReadTimeout = configuration.callTimeout
+        // Every short call has a total deadline, which bounds its silences too. An idle bound of its
+        // own would cut a `stop`, whose reply comes only once the grace period is over.
+        short.idleReadTimeout = Self.unboundedIdle
         short.maxConnections = configuration.maxCalls
         short.userAgent = "fuller-agent"
         var long = short
@@ -149,7 +155,7 @@ extension DockerClient {
     }
 
     func unavailable(_ error: HTTPClientError) -> DockerError {
-        .daemonUnavailable("\(HTTPEndpoint.unix(path: configuration.socketPath)): \(error)")
+        .daemonUnavailable("\(endpoint): \(error)")
     }
 
     /// Throws the `DockerError` for a non-`2xx` status, carrying the daemon's message.

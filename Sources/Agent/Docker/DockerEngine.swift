@@ -102,6 +102,10 @@ struct ContainerDetails: Sendable, Equatable {
     var status: String
     var running: Bool
     var exitCode: Int
+    /// Best effort: Docker 20.10 sets this only when containerd's OOM notice arrives before the
+    /// exit, so it can stay false when the main process exits at once after an OOM kill (a shell
+    /// whose child was killed), and an OOM in the first moments after start goes unseen. An
+    /// `oom` event, or exit code 137 with a memory limit, is the better sign.
     var oomKilled: Bool
     /// The daemon's error for a container that failed to start.
     var error: String

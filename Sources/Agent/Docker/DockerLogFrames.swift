@@ -25,10 +25,4 @@ enum DockerLogFrames {
         }
         return out
     }
-
-    /// One frame: what a daemon would write (for tests).
-    static func frame(stream: UInt8, _ payload: [UInt8]) -> [UInt8] {
-        let n = UInt32(payload.count)
-        return [stream, 0, 0, 0, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + payload
-    }
 }
