@@ -14,13 +14,6 @@ echo "== build"
 swift build --build-tests 2>&1 | tail -n 3
 
 echo "== docker"
-# AgentTests run containers on a real engine; CI must have one, elsewhere they skip loudly.
-if ! bash Tests/docker-env.sh; then
-    [ "${CI:-}" = true ] && { echo "CI needs a Docker Engine for AgentTests" >&2; exit 1; }
-    echo "no Docker Engine: the Docker tests will be skipped"
-fi
-
-echo "== docker"
 # Docker tests need a real engine: this installs and starts one if it can. In CI a missing
 # engine fails the run; elsewhere the Docker tests skip, loudly.
 if ! bash Tests/docker-env.sh; then
