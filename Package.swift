@@ -37,6 +37,9 @@ let package = Package(
                           swiftSettings: strict),
         // Helpers shared by the test targets: real processes, temp dirs, a simulated agent.
         .target(name: "TestSupport", dependencies: ["Shared", "Model"], path: "Tests/Support"),
+        // The start-latency benchmark's client (Tests/Benchmarks/start.sh).
+        .executableTarget(name: "Bench", dependencies: ["Shared", "Model"], path: "Tests/Benchmarks/Bench",
+                          swiftSettings: strict),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Model"], path: "Tests/SharedTests"),
         .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Shared", "Model", "TestSupport"],
                     path: "Tests/MasterTests"),
