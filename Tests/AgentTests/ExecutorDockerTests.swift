@@ -31,7 +31,8 @@ import Shared
             group.addTask { await executor.run() }
             executor.apply(Assignments.answer([task]), requestSequence: 1)
             #expect(await eventually(.seconds(20)) { Self.report(executor)?.state == .started })
-            #expect(Self.report(executor)?.ip?.isEmpty == false)
+            // Started is reported as soon as Docker accepts the start; the IP follows with the inspect.
+            #expect(await eventually(.seconds(20)) { Self.report(executor)?.ip?.isEmpty == false })
             #expect(await eventually(.seconds(20)) { Self.report(executor)?.state == .finished })
             let report = try #require(Self.report(executor))
             #expect(report.exitCode == 4 && report.reason == .failed)

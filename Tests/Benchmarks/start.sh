@@ -17,7 +17,7 @@ id=bench-agent-$$
 "$bin/fuller-master" serve --data-dir "$dir/master" --api 127.0.0.1:4798 2> "$dir/master.log" &
 master=$!
 "$bin/fuller-agent" --id "$id" --masters http://127.0.0.1:4798 --data-dir "$dir/agent" --api 127.0.0.1:4797 \
-    --metadata 127.0.0.1:4796 --cpu 64 --memory-mb 65536 2> "$dir/agent.log" &
+    --metadata 127.0.0.1:4796 --cpu 64 --memory-mb 65536 --stop-grace 1s 2> "$dir/agent.log" &
 agent=$!
 cleanup() {
     kill "$agent" "$master" 2>/dev/null || true
@@ -27,10 +27,12 @@ cleanup() {
     rm -rf "$dir"
 }
 trap cleanup EXIT
+ready=false
 for _ in $(seq 100); do
-    curl -sf http://127.0.0.1:4798/v1/agents | grep -q '"state":"ready"' && break
+    curl -sf http://127.0.0.1:4798/v1/agents | grep -q '"state":"ready"' && { ready=true; break; }
     sleep 0.1
 done
+$ready || { echo "the agent did not become ready; its log:" >&2; cat "$dir/agent.log" >&2; exit 1; }
 
 "$bin/Bench" raw --count "$count" --parallel 1
 "$bin/Bench" fuller --server http://127.0.0.1:4798 --count "$count" --parallel 1

@@ -133,14 +133,17 @@ extension Executor {
         }
     }
 
-    /// One Docker event: a container that started, died or was OOM-killed is inspected at once.
+    /// One Docker event: a container that died, was OOM-killed, stopped or paused is inspected at
+    /// once. `create` and `start` are left out: the agent inspects after its own creates and
+    /// starts anyway, and inspecting twice per start doubles the load on a busy daemon; a
+    /// container someone else starts shows up in the next periodic list.
     func handle(_ event: DockerEvent) {
         guard event.type == "container", !event.id.isEmpty else { return }
         let now = wallClock.now()
         switch event.action {
         case "destroy":
             feed { $0.containerGone(event.id, now: now) }
-        case "create", "start", "die", "oom", "stop", "pause", "unpause":
+        case "die", "oom", "stop", "pause", "unpause":
             feed { $0.containerChanged(event.id, now: now) }
         case let action where action.hasPrefix("health_status"):
             feed { $0.containerChanged(event.id, now: now) }

@@ -72,7 +72,7 @@ extension Supervisor {
         switch result {
         case .success, .failure(.notModified):
             updateTask(taskId) { $0.retry.succeeded() }
-            updateContainer(containerId) { $0.stale = true }
+            updateContainer(containerId) { $0.stale = true; $0.startAccepted = true }
         case .failure(.notFound):
             forget(containerId: containerId)
         case .failure(.daemonUnavailable):

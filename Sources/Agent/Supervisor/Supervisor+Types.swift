@@ -104,6 +104,9 @@ extension Supervisor {
         /// The supervisor's observation counter when this view was learned (see `beginList`).
         var learnedAt: UInt64
         var retry = RetryState()
+        /// Docker accepted our start: the task is reported Started at once (the inspect that
+        /// follows adds the IP), which keeps an inspect round trip off every task's start.
+        var startAccepted = false
     }
 
     /// Bounded exponential retry of a transiently failing operation.

@@ -181,7 +181,9 @@ struct Supervisor: Sendable {
         guard let record = tasks[id] else { return nil }
         if let final = record.final { return final }
         guard let cid = record.containerId, let view = containers[cid] else { return nil }
-        switch view.details.map(Self.phase) ?? .created {
+        var phase = view.details.map(Self.phase) ?? .created
+        if phase == .created && view.startAccepted { phase = .running }
+        switch phase {
         case .created: return TaskReport(taskId: id, state: .startInitiated, containerId: cid)
         case .running:
             return TaskReport(taskId: id, state: .started, containerId: cid, ip: view.details?.ipAddress,

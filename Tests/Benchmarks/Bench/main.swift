@@ -93,7 +93,7 @@ func fuller() async throws {
         })
     }
     try await Task.sleep(for: .milliseconds(200))
-    let spec = #"{"name":"bench","owner":"bench","type":"service","container":{"image":"\#(image)","command":["sleep","300"],"resources":{"cpu":0.01,"memoryMB":32}},"service":{"capacity":{"min":0,"desired":1,"max":1}}}"#
+    let spec = #"{"name":"bench","owner":"bench","type":"service","container":{"image":"\#(image)","command":["sleep","300"],"resources":{"cpu":0.1,"memoryMB":32}},"service":{"capacity":{"min":0,"desired":1,"max":1}}}"#
     let jobs = Mutex<[String]>([])
     let (samples, wall) = try await runBounded { _ in
         let start = ContinuousClock.now
