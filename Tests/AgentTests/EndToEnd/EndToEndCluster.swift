@@ -196,6 +196,7 @@ struct TaskView: Sendable, CustomStringConvertible {
 
     var description: String {
         "\(id)#\(attempt) \(state)\(reason.map { "/\($0)" } ?? "")\(exitCode.map { " exit \($0)" } ?? "")"
+            + (message.map { " (\($0.prefix(200)))" } ?? "")
     }
 }
 
@@ -211,11 +212,12 @@ enum Jobs {
             + #""batch":{"size":\#(size)\#(extra)}}"#
     }
 
-    static func service(_ script: String, desired: Int, max: Int = 10, retries: Int = 5) -> String {
+    static func service(_ script: String, desired: Int, max: Int = 10, retries: Int = 5,
+                        retryPolicy: String? = nil) -> String {
         precondition(!script.contains("\"") && !script.contains("\\"))
         return #"{"name":"e2e-svc","owner":"e2e@test","type":"service","container":{"image":"\#(image)","#
             + #""command":["sh","-c","\#(script)"],"resources":{"cpu":0.1,"memoryMB":64}},"#
             + #""service":{"capacity":{"min":0,"desired":\#(desired),"max":\#(max)},"#
-            + #""retryPolicy":{"immediate":{"retries":\#(retries)}}}}"#
+            + #""retryPolicy":\#(retryPolicy ?? #"{"immediate":{"retries":\#(retries)}}"#)}}"#
     }
 }
