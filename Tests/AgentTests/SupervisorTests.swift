@@ -142,6 +142,26 @@ import Shared
         #expect(h.report("t1")?.reason == .killed)
     }
 
+    @Test func aKillForATaskNeverAssignedHereIsReportedKilled() {
+        var h = SupervisorHarness()
+        h.heartbeat(Assignments.answer([], kills: ["t1"]))
+        #expect(h.report("t1") == nil, "not before the first list: a container may yet be adopted")
+        h.start()
+        #expect(h.creates == 0)
+        #expect(h.report("t1")?.state == .finished && h.report("t1")?.reason == .killed)
+    }
+
+    @Test func aKillAfterARestartStopsTheAdoptedContainer() throws {
+        var h = SupervisorHarness()
+        let id = h.docker.add(task: "t1", status: "running")
+        h.start()
+        h.heartbeat(Assignments.answer([], kills: ["t1"]))
+        #expect(h.performed.contains(.stop(containerId: id, graceSeconds: 10)))
+        #expect(h.report("t1")?.reason == .killed && h.report("t1")?.containerId == id)
+        h.heartbeat(Assignments.answer([], version: 2))
+        #expect(h.docker.containers.isEmpty)
+    }
+
     @Test func theRuntimeLimitStopsTheTask() throws {
         var h = SupervisorHarness()
         h.start()

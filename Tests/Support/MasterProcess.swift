@@ -12,12 +12,7 @@ public final class MasterProcess: @unchecked Sendable {
     private let stderrPipe = Pipe()
 
     /// The built `fuller-master` next to the test bundle.
-    public static var binary: String {
-        let bundle = URL(fileURLWithPath: CommandLine.arguments[0])
-        var dir = bundle.deletingLastPathComponent()
-        if bundle.pathExtension != "xctest" { dir = bundle.deletingLastPathComponent() }
-        return dir.appendingPathComponent("fuller-master").path
-    }
+    public static var binary: String { BuiltProduct.path("fuller-master") }
 
     public init(dataDirectory: String, extraArguments: [String] = [], startupTimeout: Duration = .seconds(20)) throws {
         self.dataDirectory = dataDirectory

@@ -109,9 +109,11 @@ extension Supervisor {
     }
 
     /// An owned, unfinished task without a container: create one (pulling the image first if a
-    /// create found it missing), unless it is being killed.
+    /// create found it missing), unless it is being killed (then, once listed, it is finished).
     private mutating func missingContainer(_ id: String, _ record: TaskRecord, now: Timestamp) -> Action? {
         if record.killRequested {
+            // Until the first list, a container from this agent's earlier life may still be adopted.
+            guard listed else { return nil }
             finish(id, reason: .killed, exitCode: nil, message: "killed before its container was created")
             return nil
         }

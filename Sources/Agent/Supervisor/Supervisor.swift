@@ -69,6 +69,13 @@ struct Supervisor: Sendable {
         assignmentsVersion = response.assignmentsVersion
         drain = response.drain
         let kills = Set(response.kills)
+        // A kill for a task this agent does not track: the master placed it and killed it before
+        // an answer carried its assignment, or this agent restarted since. The master waits in
+        // KillInitiated for a report, so track it: an adopted container is stopped, and with none
+        // the task is reported killed.
+        for id in response.kills.sorted() where tasks[id] == nil && tasks.count < configuration.tasksMax {
+            tasks[id] = TaskRecord(assignment: Self.killOnlyAssignment(id))
+        }
         var wanted = Set<String>()
         for assignment in response.assignments {
             wanted.insert(assignment.taskId)
@@ -95,6 +102,13 @@ struct Supervisor: Sendable {
             return  // reconcile removes the container, then the record
         }
         if record.pending == nil || record.final != nil { tasks[id] = nil }
+    }
+
+    /// The stand-in assignment of a task known only from a kill. It never makes a container:
+    /// the kill is recorded before the task is first reconciled.
+    static func killOnlyAssignment(_ taskId: String) -> TaskAssignment {
+        TaskAssignment(taskId: taskId, jobId: "", index: 0, attempt: 0,
+                       container: ContainerSpec(image: "", resources: Resources(cpu: 0, memoryMB: 0)), runtimeLimitSeconds: nil)
     }
 
     /// A token to pass back with the list answer: containers learned after it are kept even if

@@ -136,6 +136,21 @@ final class AgentRegistry: Sendable {
         return found
     }
 
+    /// Answers every held heartbeat now (the master is stopping), so no long poll keeps the
+    /// server's graceful shutdown waiting for its whole grace period.
+    func answerAllHeld() {
+        let held = state.withLock { s -> [(String, Waiter)] in
+            var held: [(String, Waiter)] = []
+            for (id, entry) in s.agents {
+                guard let waiter = entry.waiter else { continue }
+                held.append((id, waiter))
+                s.agents[id]!.waiter = nil
+            }
+            return held
+        }
+        for (id, waiter) in held { flush(id, waiter) }
+    }
+
     func entries() -> [Entry] { state.withLock { Array($0.agents.values) }.sorted { $0.registration.id < $1.registration.id } }
     func entry(_ id: String) -> Entry? { state.withLock { $0.agents[id] } }
 

@@ -110,6 +110,7 @@ final class MasterNode: Sendable {
     /// answer), then closes the log.
     func shutdown(grace: Duration = .seconds(5)) async {
         placement.stop()
+        registry.answerAllHeld()
         await server.shutdown(grace: grace)
         replicator.close()
         logger.info("master stopped")

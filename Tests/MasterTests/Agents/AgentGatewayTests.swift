@@ -136,4 +136,21 @@ import TestSupport
         agent.shutdown(); client.shutdown()
         await node.shutdown()
     }
+
+    @Test(.timeLimit(.minutes(1)))
+    func stoppingAnswersHeldHeartbeatsInsteadOfWaitingOutTheGrace() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (node, client) = try Self.start(dir.path)
+        let agent = try SimulatedAgent(id: "a1", master: "http://127.0.0.1:\(node.apiPort)")
+        try await agent.register()
+        let first = try #require(try await agent.heartbeat().response)
+        async let held = agent.heartbeat(version: first.assignmentsVersion, waitMs: 20_000)
+        try await Self.waitUntil("the heartbeat held") { node.registry.entry("a1")?.waiter != nil }
+        let started = ContinuousClock.now
+        await node.shutdown(grace: .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(5), "shutdown waited for the long poll")
+        #expect(try await held.status == 200)
+        agent.shutdown(); client.shutdown()
+    }
 }
