@@ -71,7 +71,7 @@ enum AgentCommand {
             }
             stopped.signal()
         }
-        waitForTermination()
+        Termination.wait()
         logger.info("stopping; containers keep running")
         work.cancel()
         stopped.wait()
@@ -128,20 +128,5 @@ enum AgentCommand {
         let ok = buffer.withUnsafeMutableBufferPointer { gethostname(UnsafeMutableRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), 255) == 0 }
         guard ok else { return "localhost" }
         return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
-    }
-
-    /// Blocks until SIGINT or SIGTERM.
-    static func waitForTermination() {
-        let done = DispatchSemaphore(value: 0)
-        var sources: [any DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { done.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        done.wait()
-        sources.forEach { $0.cancel() }
     }
 }

@@ -43,12 +43,8 @@ struct JobsAPI: Sendable {
             try spec.validate()
             let key = try idempotencyKey(request)
             propose(.createJob(jobId: newJobID(), spec: spec, idempotencyKey: key, atMs: nowMs()), status: 201, respond)
-        } catch let e as APIError {
-            respond(e.response)
-        } catch let e as FieldError {
-            respond(APIError(status: 400, code: "invalid_argument", message: e.message, field: e.field).response)
         } catch {
-            respond(APIError(status: 500, code: "internal", message: "\(error)").response)
+            respond(APIError.from(error).response)
         }
     }
 
@@ -68,12 +64,8 @@ struct JobsAPI: Sendable {
             let capacity = try Capacity(reader: &reader)
             try capacity.validate(limits: JobLimits(), field: "capacity")
             propose(.setCapacity(jobId: jobId, capacity: capacity, atMs: nowMs()), status: 200, respond)
-        } catch let e as APIError {
-            respond(e.response)
-        } catch let e as FieldError {
-            respond(APIError(status: 400, code: "invalid_argument", message: e.message, field: e.field).response)
         } catch {
-            respond(APIError(status: 500, code: "internal", message: "\(error)").response)
+            respond(APIError.from(error).response)
         }
     }
 

@@ -48,7 +48,7 @@ enum ServeCommand {
             let node = try MasterNode.start(config)
             let agent = dev ? try DevAgent.start(args, masterURL: "http://\(config.apiHost == "0.0.0.0" ? "127.0.0.1" : config.apiHost):\(node.apiPort)",
                                                  dataDirectory: config.dataDirectory + "/agent", logger: node.logger) : nil
-            waitForTermination()
+            Termination.wait()
             agent?.stop()
             let stopped = DispatchSemaphore(value: 0)
             Task {
@@ -79,21 +79,6 @@ enum ServeCommand {
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return (host.isEmpty ? "0.0.0.0" : host, port)
-    }
-
-    /// Blocks until SIGINT or SIGTERM.
-    static func waitForTermination() {
-        let done = DispatchSemaphore(value: 0)
-        var sources: [any DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { done.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        done.wait()
-        sources.forEach { $0.cancel() }
     }
 }
 

@@ -1,3 +1,5 @@
+import Model
+
 /// Fuller's one error envelope: every 4xx/5xx answer, from the router, the server or a handler,
 /// has the body `{"error":{"code":"not_found","message":"…","field":null}}`.
 public struct APIError: Error, Sendable, Equatable {
@@ -49,28 +51,17 @@ public struct APIError: Error, Sendable, Equatable {
 
     /// The JSON text of the envelope.
     public var json: String {
-        let fieldJSON = field.map(Self.quoted) ?? "null"
-        return #"{"error":{"code":"# + Self.quoted(code.rawValue) + #","message":"# + Self.quoted(message)
-            + #","field":"# + fieldJSON + "}}"
-    }
-
-    /// A JSON string literal (RFC 8259 escaping).
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        var w = JSONWriter(capacity: 96 + message.utf8.count)
+        w.beginObject()
+        w.key("error")
+        w.beginObject()
+        w.field("code", code.rawValue)
+        w.field("message", message)
+        w.key("field")
+        if let field { w.string(field) } else { w.null() }
+        w.endObject()
+        w.endObject()
+        return String(decoding: w.bytes, as: UTF8.self)
     }
 }
 
