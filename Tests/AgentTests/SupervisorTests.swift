@@ -24,6 +24,34 @@ import Shared
         #expect(config.command == ["sleep", "60"] && config.entrypoint == nil)
     }
 
+    @Test func aDaemonsOwnStartFailureIsRetriedNotTheTasks() throws {
+        var h = SupervisorHarness()
+        h.start()
+        h.docker.startServerErrors = 2
+        h.heartbeat(Assignments.answer([Assignments.task("t1")]))
+        #expect(h.report("t1")?.state == .startInitiated, "a 500 on start does not end the task")
+        for _ in 0..<6 {
+            h.advance(seconds: 31)
+            h.tick()
+        }
+        #expect(h.report("t1")?.state == .started)
+        #expect(h.docker.containers.count == 1)
+    }
+
+    @Test func repeatedDaemonStartFailuresEndAsATransientSystemError() throws {
+        var h = SupervisorHarness()
+        h.start()
+        h.docker.startServerErrors = 100
+        h.heartbeat(Assignments.answer([Assignments.task("t1")]))
+        for _ in 0..<10 {
+            h.advance(seconds: 31)
+            h.tick()
+        }
+        let report = try #require(h.report("t1"))
+        #expect(report.state == .finished && report.reason == .transientSystemError)
+        #expect(report.message?.contains("libnetwork") == true)
+    }
+
     @Test func createsNothingBeforeTheFirstList() {
         var h = SupervisorHarness()
         h.heartbeat(Assignments.answer([Assignments.task("t1")]))

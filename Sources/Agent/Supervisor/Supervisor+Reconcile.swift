@@ -80,7 +80,10 @@ extension Supervisor {
         guard let details = view.details, !view.stale, view.pending == nil else { return nil }
         switch Self.phase(details) {
         case .created:
-            if !details.error.isEmpty {
+            // After a transient start failure the container keeps the daemon's error: start it
+            // again (after the back-off) rather than reading that error as the task's.
+            let retryingStart = record.transientStartFailures > 0 && record.transientStartFailures < Self.transientStartFailuresMax
+            if !details.error.isEmpty && !retryingStart {
                 finish(id, reason: .failed, exitCode: details.exitCode == 0 ? nil : details.exitCode,
                        message: "start failed: \(details.error)")
             } else if record.killRequested {

@@ -77,11 +77,24 @@ extension Supervisor {
             forget(containerId: containerId)
         case .failure(.daemonUnavailable):
             retryTask(taskId, now: now)
+        case .failure(.serverError(_, let message)):
+            // The daemon's own failure, not the task's: try again later, and only give up (as a
+            // retryable system error) after several.
+            updateContainer(containerId) { $0.stale = true }
+            updateTask(taskId) { $0.transientStartFailures += 1 }
+            if (tasks[taskId]?.transientStartFailures ?? 0) >= Self.transientStartFailuresMax {
+                finish(taskId, reason: .transientSystemError, exitCode: nil, message: "start failed: \(message)")
+            } else {
+                retryTask(taskId, now: now)
+            }
         case .failure(let error):
             updateContainer(containerId) { $0.stale = true }
             finish(taskId, reason: .failed, exitCode: nil, message: "start failed: \(Self.text(error))")
         }
     }
+
+    /// 5xx answers to a start tolerated before the task ends with `transientSystemError`.
+    static let transientStartFailuresMax = 5
 
     /// Stop and remove: either way, look again (or forget a container that is gone).
     private mutating func containerOperationFinished(_ id: String, _ result: Result<Void, DockerError>, now: Timestamp) {

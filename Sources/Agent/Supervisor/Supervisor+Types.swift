@@ -80,6 +80,9 @@ extension Supervisor {
         var containerId: String?
         var pending: Pending?
         var pullAttempted = false
+        /// Starts the daemon refused with a 5xx (its own trouble, e.g. while it shuts down):
+        /// retried with back-off up to `transientStartFailuresMax` before the task ends.
+        var transientStartFailures = 0
         /// Set once the task's outcome is known; never changes afterwards.
         var final: TaskReport?
         /// The failed container's log tail, once fetched (empty when unreadable).

@@ -49,6 +49,9 @@ struct FakeContainers {
     func id(ofTask task: String) -> String? { containers.values.first { $0.labels["fuller.task"] == task }?.id }
 
     /// Performs one action the way Docker would; nil for `.list`, which the harness handles.
+    /// The next this many starts fail with a 500, as a daemon that is shutting down answers.
+    var startServerErrors = 0
+
     mutating func perform(_ action: Supervisor.Action, now: Timestamp) -> Supervisor.ActionResult? {
         let unavailable = DockerError.daemonUnavailable("connection refused")
         switch action {
@@ -75,6 +78,12 @@ struct FakeContainers {
         case .start(let taskId, let id):
             if down { return .started(taskId: taskId, containerId: id, .failure(unavailable)) }
             guard containers[id] != nil else { return .started(taskId: taskId, containerId: id, .failure(.notFound(id))) }
+            if startServerErrors > 0 {
+                startServerErrors -= 1
+                containers[id]!.error = "failed to update store for object type *libnetwork.endpoint"
+                return .started(taskId: taskId, containerId: id, .failure(.serverError(status: 500, message: containers[id]!.error)))
+            }
+            containers[id]!.error = ""
             containers[id]!.status = "running"
             containers[id]!.running = true
             containers[id]!.startedAt = now.rfc3339
