@@ -266,7 +266,8 @@ import Shared
         h.event(id)
         #expect(h.supervisor.reportsVersion == version + 1)
         #expect(h.report("t1") == TaskReport(taskId: "t1", state: .finished, containerId: id, ip: "172.17.0.9",
-                                             exitCode: 0, reason: .normal))
+                                             exitCode: 0, reason: .normal, message: "last output:\nstarting\nboom"),
+                "a normal exit keeps the container's last output too")
     }
 
     @Test func dockerDownDelaysButDoesNotFailTheTask() {

@@ -76,7 +76,8 @@ extension Supervisor {
             return Outcome(reason: .runtimeLimitExceeded, exitCode: code,
                            message: "runtime limit of \(limit) s exceeded", wantsLogs: true)
         }
-        if code == 0 { return Outcome(reason: .normal, exitCode: 0, message: nil, wantsLogs: false) }
+        // A task that ended normally keeps its last output too: often it is the result.
+        if code == 0 { return Outcome(reason: .normal, exitCode: 0, message: nil, wantsLogs: true) }
         let error = details.error.isEmpty ? "" : ": \(details.error)"
         return Outcome(reason: .failed, exitCode: code, message: "exited with code \(code)\(error)", wantsLogs: true)
     }
