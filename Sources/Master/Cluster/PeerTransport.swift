@@ -1,0 +1,157 @@
+import Foundation
+import Shared
+import Synchronization
+
+/// Carries opaque messages (Raft's) between masters over HTTP/1.1 on the peer port.
+///
+/// Each peer has one outbound queue, bounded in bytes, drained in order by one sender thread
+/// that POSTs batches to the peer's `/raft/v1/messages` over a kept-alive connection. When the
+/// queue is full, or a batch cannot be delivered, messages are dropped: Raft treats the network
+/// as lossy and retransmits, so the transport never blocks the node and never buffers without
+/// bound. Frames in a body: `u32 little-endian length | bytes`, repeated.
+final class PeerTransport: Sendable {
+    struct Configuration: Sendable {
+        var queuedBytesMax = 16 << 20
+        var batchBytesMax = 4 << 20
+        var requestTimeout: Duration = .seconds(5)
+        var retryDelayMax: Duration = .seconds(1)
+    }
+
+    static let path = "/raft/v1/messages"
+    static let fromHeader = "Fuller-From"
+
+    private final class Peer: Sendable {
+        let id: String
+        let client: HTTPClient
+        let queue = Mutex<(frames: [[UInt8]], bytes: Int, stopped: Bool)>(([], 0, false))
+        let wake = DispatchSemaphore(value: 0)
+        let dropped = Atomic<Int>(0)
+
+        init(id: String, client: HTTPClient) {
+            self.id = id
+            self.client = client
+        }
+    }
+
+    let selfId: String
+    let configuration: Configuration
+    private let peers: [String: Peer]
+    private let deliver: @Sendable (_ from: String, _ frames: [[UInt8]]) -> Void
+
+    /// `peerURLs`: every other master's peer address (`http://host:port`) by id.
+    init(selfId: String, peerURLs: [String: String], configuration: Configuration = Configuration(),
+         deliver: @escaping @Sendable (_ from: String, _ frames: [[UInt8]]) -> Void) throws {
+        self.selfId = selfId
+        self.configuration = configuration
+        self.deliver = deliver
+        var peers: [String: Peer] = [:]
+        for (id, url) in peerURLs where id != selfId {
+            var client = HTTPClient.Configuration()
+            client.requestTimeout = configuration.requestTimeout
+            client.maxConnections = 2
+            peers[id] = Peer(id: id, client: try HTTPClient(url: url, configuration: client))
+        }
+        self.peers = peers
+        for peer in peers.values {
+            let thread = Thread { [self] in self.senderLoop(peer) }
+            thread.name = "fuller-peer-\(peer.id)"
+            thread.start()
+        }
+    }
+
+    /// Queues `frame` for `peer`; drops it (and counts the drop) when the queue is full.
+    func send(to peer: String, _ frame: [UInt8]) {
+        guard let p = peers[peer] else { return }
+        let accepted = p.queue.withLock { q -> Bool in
+            guard !q.stopped, q.bytes + frame.count <= configuration.queuedBytesMax else { return false }
+            q.frames.append(frame)
+            q.bytes += frame.count
+            return true
+        }
+        if accepted { p.wake.signal() } else { p.dropped.add(1, ordering: .relaxed) }
+    }
+
+    /// Messages dropped for `peer` because its queue was full or delivery failed.
+    func droppedCount(_ peer: String) -> Int { peers[peer]?.dropped.load(ordering: .relaxed) ?? 0 }
+
+    func stop() {
+        for peer in peers.values {
+            peer.queue.withLock { $0.stopped = true }
+            peer.wake.signal()
+            peer.client.shutdown()
+        }
+    }
+
+    /// The receiving side: mount on the peer port's router.
+    func register(on router: inout Router) {
+        router.add(.POST, Self.path) { [self] request, _, respond in
+            guard let from = request.headers[Self.fromHeader], !from.isEmpty else {
+                respond(APIError(.invalidArgument, "missing \(Self.fromHeader)", field: Self.fromHeader).response)
+                return
+            }
+            guard let frames = Self.decode(request.body) else {
+                respond(APIError(.invalidArgument, "malformed message frames").response)
+                return
+            }
+            deliver(from, frames)
+            respond(HTTPResponse(status: 204))
+        }
+    }
+
+    private func senderLoop(_ peer: Peer) {
+        var delay: Duration = .milliseconds(20)
+        while true {
+            peer.wake.wait()
+            let (batch, stopped) = peer.queue.withLock { q -> ([[UInt8]], Bool) in
+                var count = 0, bytes = 0
+                while count < q.frames.count, count == 0 || bytes + q.frames[count].count <= configuration.batchBytesMax {
+                    bytes += q.frames[count].count
+                    count += 1
+                }
+                let batch = Array(q.frames.prefix(count))
+                q.frames.removeFirst(count)
+                q.bytes -= bytes
+                return (batch, q.stopped)
+            }
+            if stopped { return }
+            if batch.isEmpty { continue }
+            let ok = (try? peer.client.send(.POST, Self.path, headers: [Self.fromHeader: selfId], body: Self.encode(batch)))
+                .map { $0.status == 204 } ?? false
+            if ok {
+                delay = .milliseconds(20)
+            } else {
+                peer.dropped.add(batch.count, ordering: .relaxed)
+                Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) / 1e18 + Double(delay.components.seconds))
+                delay = min(delay * 2, configuration.retryDelayMax)
+            }
+            // More may have queued while this batch was in flight.
+            if peer.queue.withLock({ !$0.frames.isEmpty }) { peer.wake.signal() }
+        }
+    }
+
+    static func encode(_ frames: [[UInt8]]) -> [UInt8] {
+        var body: [UInt8] = []
+        body.reserveCapacity(frames.reduce(0) { $0 + 4 + $1.count })
+        for frame in frames {
+            var length = UInt32(frame.count).littleEndian
+            withUnsafeBytes(of: &length) { body.append(contentsOf: $0) }
+            body.append(contentsOf: frame)
+        }
+        return body
+    }
+
+    /// nil when a length runs past the end of the body.
+    static func decode(_ body: [UInt8]) -> [[UInt8]]? {
+        var frames: [[UInt8]] = []
+        var offset = 0
+        while offset < body.count {
+            guard offset + 4 <= body.count else { return nil }
+            let length = Int(UInt32(body[offset]) | UInt32(body[offset + 1]) << 8 | UInt32(body[offset + 2]) << 16 | UInt32(body[offset + 3]) << 24)
+            offset += 4
+            guard length <= body.count - offset else { return nil }
+            frames.append(Array(body[offset..<offset + length]))
+            offset += length
+        }
+        return frames
+    }
+}

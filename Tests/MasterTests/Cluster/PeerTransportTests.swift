@@ -1,0 +1,87 @@
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+@testable import Master
+@testable import Shared
+
+@Suite(.serialized) struct PeerTransportTests {
+    /// A peer endpoint whose transport is attached after its server has a port.
+    final class Endpoint: Sendable {
+        let received = Mutex<[(String, [UInt8])]>([])
+        let transport = Mutex<PeerTransport?>(nil)
+        let server: HTTPServer
+
+        init() throws {
+            var router = Router()
+            let slot = Slot()
+            router.add(.POST, PeerTransport.path) { request, _, respond in
+                guard let t = slot.transport.withLock({ $0 }) else { respond(HTTPResponse(status: 503)); return }
+                var inner = Router()
+                t.register(on: &inner)
+                inner.handle(request, respond: respond)
+            }
+            server = HTTPServer(configuration: HTTPServer.Configuration(host: "127.0.0.1", port: 0), handler: router)
+            try server.start()
+            self.slot = slot
+        }
+
+        final class Slot: Sendable { let transport = Mutex<PeerTransport?>(nil) }
+        private let slot: Slot
+
+        func attach(id: String, peers: [String: String]) throws {
+            let t = try PeerTransport(selfId: id, peerURLs: peers) { [self] from, frames in
+                received.withLock { r in r.append(contentsOf: frames.map { (from, $0) }) }
+            }
+            slot.transport.withLock { $0 = t }
+            transport.withLock { $0 = t }
+        }
+
+        var url: String { "http://127.0.0.1:\(server.port)" }
+        var t: PeerTransport { transport.withLock { $0 }! }
+    }
+
+    static func eventually(_ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<500 {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return condition()
+    }
+
+    @Test func framesArriveInOrderFromTheRightPeer() async throws {
+        let a = try Endpoint(), b = try Endpoint()
+        try a.attach(id: "m1", peers: ["m2": b.url])
+        try b.attach(id: "m2", peers: ["m1": a.url])
+        for i in 0..<200 { a.t.send(to: "m2", Array("m\(i)".utf8)) }
+        b.t.send(to: "m1", [1, 2, 3])
+        #expect(try await Self.eventually { b.received.withLock { $0.count } == 200 })
+        #expect(b.received.withLock { $0.map { String(decoding: $0.1, as: UTF8.self) } } == (0..<200).map { "m\($0)" })
+        #expect(b.received.withLock { $0.allSatisfy { $0.0 == "m1" } })
+        #expect(try await Self.eventually { a.received.withLock { $0.first?.1 } == [1, 2, 3] })
+        a.t.stop(); b.t.stop()
+        await a.server.shutdown(); await b.server.shutdown()
+    }
+
+    @Test func aDeadPeerCostsDroppedMessagesNotMemory() async throws {
+        let a = try Endpoint()
+        var config = PeerTransport.Configuration()
+        config.queuedBytesMax = 1_000
+        // Nothing listens on the peer's address: connections are refused at once.
+        let dead = try Endpoint()
+        let deadURL = dead.url
+        await dead.server.shutdown()
+        let t = try PeerTransport(selfId: "m1", peerURLs: ["m2": deadURL], configuration: config) { _, _ in }
+        for _ in 0..<100 { t.send(to: "m2", [UInt8](repeating: 7, count: 100)) }
+        #expect(t.droppedCount("m2") >= 90, "the 1,000-byte queue holds at most 10 frames")
+        t.stop()
+        await a.server.shutdown()
+    }
+
+    @Test func framingRejectsATruncatedBody() {
+        let body = PeerTransport.encode([[1, 2], [], [3]])
+        #expect(PeerTransport.decode(body) == [[1, 2], [], [3]])
+        #expect(PeerTransport.decode(Array(body.dropLast())) == nil)
+        #expect(PeerTransport.decode([9, 0, 0]) == nil)
+    }
+}
