@@ -28,6 +28,11 @@ struct Inflights: Sendable, Equatable {
         items.removeFirst(n)
     }
 
+    mutating func freeFirst() {
+        guard let first = items.first else { return }
+        free(through: first.index)
+    }
+
     mutating func reset() {
         items = []
         bytes = 0

@@ -145,6 +145,11 @@ extension RaftNode {
     private mutating func handleHeartbeatResponse(_ m: Message) {
         let peer = m.from
         progress[peer]!.probeSent = false
+        // Appends in a full window may all have been lost; free one so replication resumes
+        // (the follower rejects a gap and we fall back to probing).
+        if progress[peer]!.state == .replicate && progress[peer]!.inflights.isFull {
+            progress[peer]!.inflights.freeFirst()
+        }
         if case .snapshot = progress[peer]!.state {
             // The snapshot may have been lost; retry after an election timeout's worth of beats.
             progress[peer]!.snapshotWaitTicks += 1
