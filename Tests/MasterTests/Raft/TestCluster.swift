@@ -126,3 +126,51 @@ struct TestCluster {
         return "\(id) \(n.role.rawValue) term=\(n.term) lead=\(n.leader) commit=\(n.commitIndex) applied=\(n.appliedIndex) log(\(first))=[\(entries.joined(separator: " "))]"
     }
 }
+
+extension TestCluster {
+    /// A cluster whose node `i + 1` starts from `logs[i]`: the terms of entries 2, 3, ... after
+    /// the bootstrap configuration entry (index 1, term 1), with current term `terms[i]`.
+    init(logs: [[UInt64]], terms: [UInt64], configure: (inout RaftConfig) -> Void = { _ in }) {
+        let ids = (1...NodeID(logs.count)).map { $0 }
+        for (i, id) in ids.enumerated() {
+            var config = RaftConfig(id: id, initialVoters: ids, seed: id)
+            config.electionTicksMin = 10
+            config.electionTicksMax = 10
+            configure(&config)
+            let storage = MemoryRaftStorage()
+            var entries = [Entry(term: 1, index: 1, kind: .configuration, data: ConfState(voters: ids).encoded())]
+            for (j, t) in logs[i].enumerated() { entries.append(Entry(term: t, index: UInt64(j + 2), data: Array("e\(j + 2)".utf8))) }
+            storage.append(entries)
+            storage.setHardState(HardState(term: terms[i], vote: 0, commit: 1))
+            storages[id] = storage
+            nodes[id] = RaftNode(config: config, storage: storage, applied: 1)
+            applied[id] = []
+        }
+    }
+
+    /// Terms of a node's whole log, for compact assertions.
+    func terms(_ id: NodeID) -> [UInt64] {
+        let n = nodes[id]!
+        return n.entries(1, n.lastIndex).map(\.term)
+    }
+
+    /// Takes the queued messages from `from` to `to` (out of the network, undelivered).
+    mutating func take(from: NodeID? = nil, to: NodeID? = nil, kind: MessageKind? = nil) -> [Message] {
+        let match = { (m: Message) in (from == nil || m.from == from) && (to == nil || m.to == to) && (kind == nil || m.kind == kind) }
+        let taken = network.filter(match)
+        network.removeAll(where: match)
+        return taken
+    }
+}
+
+/// A message with the given fields, for feeding a node by hand.
+func message(_ kind: MessageKind, from: NodeID, to: NodeID, term: UInt64,
+             index: UInt64 = 0, logTerm: UInt64 = 0, commit: UInt64 = 0,
+             entries: [(term: UInt64, index: UInt64)] = []) -> Message {
+    var m = Message(kind: kind, from: from, to: to, term: term)
+    m.index = index
+    m.logTerm = logTerm
+    m.commit = commit
+    m.entries = entries.map { Entry(term: $0.term, index: $0.index, data: Array("e\($0.index)".utf8)) }
+    return m
+}
