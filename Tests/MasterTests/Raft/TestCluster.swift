@@ -22,9 +22,9 @@ struct TestCluster {
     /// Adds a node; `voters` empty means it joins an existing group.
     mutating func add(_ id: NodeID, voters: [NodeID], configure: (inout RaftConfig) -> Void = { _ in }) {
         var config = RaftConfig(id: id, initialVoters: voters, seed: id &* 7919)
-        // Deterministic tests want a fixed timeout unless they say otherwise.
+        // Deterministic anyway (seeded); a wide range keeps split votes rare.
         config.electionTicksMin = 10
-        config.electionTicksMax = 10
+        config.electionTicksMax = 20
         configure(&config)
         let storage = MemoryRaftStorage()
         storages[id] = storage
@@ -135,7 +135,7 @@ extension TestCluster {
         for (i, id) in ids.enumerated() {
             var config = RaftConfig(id: id, initialVoters: ids, seed: id)
             config.electionTicksMin = 10
-            config.electionTicksMax = 10
+            config.electionTicksMax = 20
             configure(&config)
             let storage = MemoryRaftStorage()
             var entries = [Entry(term: 1, index: 1, kind: .configuration, data: ConfState(voters: ids).encoded())]
@@ -146,6 +146,18 @@ extension TestCluster {
             nodes[id] = RaftNode(config: config, storage: storage, applied: 1)
             applied[id] = []
         }
+    }
+
+    /// Elects `id` while dropping every append, so followers hold none of the new term's entries.
+    mutating func electHoldingAppends(_ id: NodeID) {
+        nodes[id]!.campaignNow()
+        for _ in 0..<10 where nodes[id]!.role != .leader {
+            for n in ids { processReady(n) }
+            _ = take(kind: .append)
+            deliver()
+        }
+        processReady(id)
+        _ = take(kind: .append)
     }
 
     /// Terms of a node's whole log, for compact assertions.
