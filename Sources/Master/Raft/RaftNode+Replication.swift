@@ -44,6 +44,7 @@ extension RaftNode {
         releaseReadsWaitingForCommit()
         // Thesis §4.2.2: a leader removed from the membership steps down once that is committed.
         if !membership.current.isVoter(id) && membership.lastIndex <= c {
+            broadcastAppend()  // so the others learn the change committed
             becomeFollower(term: term, leader: 0)
         }
     }
