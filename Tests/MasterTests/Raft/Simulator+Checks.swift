@@ -12,10 +12,29 @@ extension Simulator {
         if chance(options.crashRate), let id = live.randomElement(using: &rng) { crash(id) }
         for id in ids where nodes[id]!.raft == nil && chance(options.restartRate) { start(id) }
         if chance(options.compactRate), let id = live.randomElement(using: &rng) { compact(id) }
+        if options.membershipChanges && chance(options.membershipRate) { changeMembership() }
         if chance(options.transferRate), let l = currentLeader {
             let target = pick(ids.filter { $0 != l })
             try? nodes[l]!.raft!.transferLeadership(to: target)
             trace.add(round, "transfer \(l)→\(target)")
+        }
+    }
+
+    /// The leader adds a non-voter or removes a voter (possibly itself), keeping 3–5 voters.
+    mutating func changeMembership() {
+        guard let l = currentLeader else { return }
+        let voters = nodes[l]!.raft!.conf.voters
+        let outside = ids.filter { !voters.contains($0) }
+        let change: MembershipChange
+        if voters.count <= 3 || (!outside.isEmpty && chance(0.5)) {
+            guard !outside.isEmpty else { return }
+            change = .addVoter(pick(outside))
+        } else {
+            change = .remove(pick(voters))
+        }
+        if (try? nodes[l]!.raft!.proposeMembershipChange(change)) != nil {
+            stats.membershipChanges += 1
+            trace.add(round, "\(l) proposes \(change)")
         }
     }
 
@@ -53,7 +72,10 @@ extension Simulator {
             pendingWrites["w\(nextRequest)"] = tickCount - 100
         }
         for (id, last) in pendingWrites.sorted(by: { $0.key < $1.key }) where tickCount - last >= 15 {
-            if (try? nodes[leader]!.raft!.propose(Array(id.utf8))) != nil { pendingWrites[id] = tickCount }
+            if let at = try? nodes[leader]!.raft!.propose(Array(id.utf8)) {
+                pendingWrites[id] = tickCount
+                nodes[leader]!.proposals[at.index] = (at.term, id)
+            }
         }
         if chance(options.readRate) {
             nextRequest += 1
@@ -75,17 +97,15 @@ extension Simulator {
         guard e.index == nodes[id]!.machine.appliedIndex + 1 else {
             throw fail("node \(id) applied \(e.index) after \(nodes[id]!.machine.appliedIndex)")
         }
-        let took = nodes[id]!.machine.apply(e)
+        nodes[id]!.machine.apply(e)
         try checkState(id)
-        let raft = nodes[id]!.raft!
-        if let request = took, raft.role == .leader, !ackedSet.contains(request) {
-            acked.append(request)
+        // The shell that accepted the proposal answers the client once it applies that very
+        // entry (same index and term): the write is acknowledged.
+        if let p = nodes[id]!.proposals.removeValue(forKey: e.index), p.term == e.term, !ackedSet.contains(p.request) {
+            acked.append(p.request)
+            ackedSet.insert(p.request)
+            pendingWrites[p.request] = nil
             stats.acked += 1
-            ackedSet.insert(request)
-            pendingWrites[request] = nil
-        }
-        if e.kind == .normal, raft.role == .leader {
-            pendingWrites[String(decoding: e.data, as: UTF8.self)] = nil
         }
     }
 
@@ -123,7 +143,7 @@ extension Simulator {
 
     func fail(_ what: String) -> SimulationFailure {
         var lines = ["seed=\(seed) nodes=\(options.nodes) tick=\(tickCount) round=\(round): \(what)"]
-        lines.append("replay: FULLER_RAFT_SEED=\(seed) FULLER_RAFT_NODES=\(options.nodes) swift test --filter RaftSimulationTests")
+        lines.append("replay: FULLER_RAFT_SEED=\(seed) FULLER_RAFT_NODES=\(options.membershipChanges ? "m" : String(options.nodes)) swift test --filter RaftSimulationTests")
         for id in ids {
             if let r = nodes[id]!.raft {
                 lines.append("  node \(id): \(r.role.rawValue) term=\(r.term) commit=\(r.commitIndex) applied=\(r.appliedIndex) last=\(r.lastIndex)")
@@ -131,6 +151,7 @@ extension Simulator {
                 lines.append("  node \(id): down")
             }
         }
+        lines.append("  pending writes: \(pendingWrites.keys.sorted())")
         lines.append("last events:")
         lines.append(trace.text)
         return SimulationFailure(description: lines.joined(separator: "\n"))
@@ -141,7 +162,8 @@ extension Simulator {
     /// Heals a majority (restarts its crashed nodes, reconnects it, no loss): a leader must be
     /// elected and a new write committed within `livenessTicks`.
     mutating func liveness() throws(SimulationFailure) {
-        let majority = Array(ids.shuffled(using: &rng).prefix(ids.count / 2 + 1))
+        // With membership changes the voters move, so heal everyone; otherwise just a majority.
+        let majority = options.membershipChanges ? ids : Array(ids.shuffled(using: &rng).prefix(ids.count / 2 + 1))
         trace.add(round, "liveness: heal majority \(majority.sorted())")
         for id in majority where nodes[id]!.raft == nil { start(id) }
         cut = cut.filter { !(majority.contains($0[0]) && majority.contains($0[1])) }
@@ -167,16 +189,22 @@ extension Simulator {
             if caughtUp { break }
         }
         guard caughtUp else { throw fail("convergence: nodes did not catch up within \(options.convergenceTicks) ticks") }
-        for id in ids {
+        for id in members {
             for w in acked where !nodes[id]!.machine.seen.contains(w) {
                 throw fail("acknowledged write \(w) missing on node \(id)")
             }
         }
     }
 
+    /// Nodes in the current leader's membership (everyone when there is no leader).
+    private var members: [NodeID] {
+        guard let l = currentLeader else { return ids }
+        return nodes[l]!.raft!.conf.members
+    }
+
     private var caughtUp: Bool {
         guard let l = currentLeader else { return false }
         let target = nodes[l]!.raft!.commitIndex
-        return pendingWrites.isEmpty && ids.allSatisfy { nodes[$0]!.machine.appliedIndex == target }
+        return pendingWrites.isEmpty && members.allSatisfy { nodes[$0]!.machine.appliedIndex == target }
     }
 }

@@ -22,6 +22,10 @@ struct SimOptions {
     /// A crash while handling a Ready, before (lose it all) or after persisting.
     var crashInReadyRate = 0.002
     var writesOutstandingMax = 6
+    /// When set, only nodes 1–3 start as voters and the leader adds and removes servers (one at
+    /// a time, keeping 3–5 voters); joiners start empty.
+    var membershipChanges = false
+    var membershipRate = 0.08
 }
 
 /// A violated invariant, with enough context to replay it.
@@ -36,6 +40,8 @@ struct SimNode {
     let storage = MemoryRaftStorage()
     var machine = SimStateMachine()
     var incarnation: UInt64 = 0
+    /// The shell's proposals awaiting their entry: index → (term, request id). Volatile.
+    var proposals: [UInt64: (term: UInt64, request: String)] = [:]
 }
 
 /// A message on the wire, delivered at `round`.
@@ -87,7 +93,8 @@ struct Simulator {
     }
 
     func config(for id: NodeID, incarnation: UInt64) -> RaftConfig {
-        var c = RaftConfig(id: id, initialVoters: ids, seed: seed &* 31 &+ id &* 1_000_003 &+ incarnation)
+        let initial = options.membershipChanges ? Array(ids.prefix(3)) : ids
+        var c = RaftConfig(id: id, initialVoters: initial.contains(id) ? initial : [], seed: seed &* 31 &+ id &* 1_000_003 &+ incarnation)
         c.appendEntriesMax = 4
         c.inflightMessagesMax = 4
         c.uncommittedBytesMax = 2_000
@@ -106,6 +113,7 @@ struct Simulator {
 
     mutating func crash(_ id: NodeID) {
         nodes[id]!.raft = nil
+        nodes[id]!.proposals = [:]
         stats.crashes += 1
         trace.add(round, "crash \(id)")
     }
@@ -198,15 +206,16 @@ struct SimStats: CustomStringConvertible {
     var snapshotsInstalled = 0
     var readsServed = 0
     var acked = 0
+    var membershipChanges = 0
 
     var description: String {
-        "crashes=\(crashes) elections=\(elections) messages=\(messages) snapshots=\(snapshotsInstalled) reads=\(readsServed) acked=\(acked)"
+        "membership=\(membershipChanges) crashes=\(crashes) elections=\(elections) messages=\(messages) snapshots=\(snapshotsInstalled) reads=\(readsServed) acked=\(acked)"
     }
 
     static func + (a: SimStats, b: SimStats) -> SimStats {
         SimStats(crashes: a.crashes + b.crashes, elections: a.elections + b.elections, messages: a.messages + b.messages,
                  snapshotsInstalled: a.snapshotsInstalled + b.snapshotsInstalled, readsServed: a.readsServed + b.readsServed,
-                 acked: a.acked + b.acked)
+                 acked: a.acked + b.acked, membershipChanges: a.membershipChanges + b.membershipChanges)
     }
 }
 
