@@ -27,11 +27,13 @@ let package = Package(
         // Pure: placement (scheduler interface and implementations).
         .target(name: "Scheduler", dependencies: ["Model"], path: "Sources/Master/Scheduler",
                 swiftSettings: strict),
+        // Pure: the Raft consensus core (no I/O, no clock; time comes in as ticks).
+        .target(name: "Raft", path: "Sources/Master/Raft", swiftSettings: strict),
         // Files: the write-ahead log and snapshot files.
         .target(name: "Storage", dependencies: ["Shared"], path: "Sources/Master/Storage",
                 swiftSettings: strict),
         .executableTarget(name: "Master", dependencies: ["Shared", "Model", "JobStore", "Storage", "Scheduler"],
-                          path: "Sources/Master", exclude: ["Store", "Storage", "Scheduler", "API/openapi.json"],
+                          path: "Sources/Master", exclude: ["Store", "Storage", "Scheduler", "Raft", "API/openapi.json"],
                           swiftSettings: strict),
         .executableTarget(name: "Agent", dependencies: ["Shared", "Model"], path: "Sources/Agent",
                           swiftSettings: strict),
@@ -42,7 +44,10 @@ let package = Package(
                           swiftSettings: strict),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Model"], path: "Tests/SharedTests"),
         .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Shared", "Model", "TestSupport"],
-                    path: "Tests/MasterTests"),
+                    path: "Tests/MasterTests", exclude: ["Raft"]),
+        // The Raft core's tests: rules, scenario files and the seeded cluster simulation.
+        .testTarget(name: "RaftTests", dependencies: ["Raft"], path: "Tests/MasterTests/Raft",
+                    exclude: ["Scenarios"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared", "Model", "TestSupport"], path: "Tests/AgentTests"),
     ],
     swiftLanguageModes: [.v6]
