@@ -55,7 +55,11 @@ final class EndToEndCluster: Sendable {
     private func tearDown() async {
         agent.kill(SIGKILL)
         do {
-            for container in try await containers() { try await docker.removeContainer(container.id, force: true) }
+            for container in try await containers() {
+                do { try await docker.removeContainer(container.id, force: true) } catch .notFound {
+                    // Removed meanwhile (a remove the agent started before it was killed): gone is gone.
+                }
+            }
         } catch {
             Issue.record("removing the containers of agent \(agent.id): \(error)")
         }

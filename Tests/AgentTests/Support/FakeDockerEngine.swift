@@ -133,7 +133,7 @@ final class FakeDockerEngine: DockerEngine {
 }
 
 /// Polls `condition` every few milliseconds until it holds or `limit` passes; returns whether it held.
-func eventually(_ limit: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+func eventually(_ limit: Duration = .seconds(15), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
         if condition() { return true }
