@@ -32,7 +32,7 @@ let package = Package(
         // Files: the write-ahead log and snapshot files.
         .target(name: "Storage", dependencies: ["Shared"], path: "Sources/Master/Storage",
                 swiftSettings: strict),
-        .executableTarget(name: "Master", dependencies: ["Shared", "Model", "JobStore", "Storage", "Scheduler"],
+        .executableTarget(name: "Master", dependencies: ["Shared", "Model", "JobStore", "Storage", "Scheduler", "Raft"],
                           path: "Sources/Master", exclude: ["Store", "Storage", "Scheduler", "Raft", "API/openapi.json"],
                           swiftSettings: strict),
         .executableTarget(name: "Agent", dependencies: ["Shared", "Model"], path: "Sources/Agent",
@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(name: "Bench", dependencies: ["Shared", "Model"], path: "Tests/Benchmarks/Bench",
                           swiftSettings: strict),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Model"], path: "Tests/SharedTests"),
-        .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Shared", "Model", "TestSupport"],
+        .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Raft", "Shared", "Model", "TestSupport"],
                     path: "Tests/MasterTests", exclude: ["Raft"]),
         // The Raft core's tests: rules, scenario files and the seeded cluster simulation.
         .testTarget(name: "RaftTests", dependencies: ["Raft"], path: "Tests/MasterTests/Raft",

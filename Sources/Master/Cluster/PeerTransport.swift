@@ -19,6 +19,8 @@ final class PeerTransport: Sendable {
 
     static let path = "/raft/v1/messages"
     static let fromHeader = "Fuller-From"
+    /// The sender's client API address, so followers can redirect clients to the leader.
+    static let apiHeader = "Fuller-Api"
 
     private final class Peer: Sendable {
         let id: String
@@ -34,14 +36,16 @@ final class PeerTransport: Sendable {
     }
 
     let selfId: String
+    let apiAddress: String
     let configuration: Configuration
     private let peers: [String: Peer]
-    private let deliver: @Sendable (_ from: String, _ frames: [[UInt8]]) -> Void
+    private let deliver: @Sendable (_ from: String, _ apiAddress: String?, _ frames: [[UInt8]]) -> Void
 
     /// `peerURLs`: every other master's peer address (`http://host:port`) by id.
-    init(selfId: String, peerURLs: [String: String], configuration: Configuration = Configuration(),
-         deliver: @escaping @Sendable (_ from: String, _ frames: [[UInt8]]) -> Void) throws {
+    init(selfId: String, apiAddress: String = "", peerURLs: [String: String], configuration: Configuration = Configuration(),
+         deliver: @escaping @Sendable (_ from: String, _ apiAddress: String?, _ frames: [[UInt8]]) -> Void) throws {
         self.selfId = selfId
+        self.apiAddress = apiAddress
         self.configuration = configuration
         self.deliver = deliver
         var peers: [String: Peer] = [:]
@@ -93,7 +97,7 @@ final class PeerTransport: Sendable {
                 respond(APIError(.invalidArgument, "malformed message frames").response)
                 return
             }
-            deliver(from, frames)
+            deliver(from, request.headers[Self.apiHeader], frames)
             respond(HTTPResponse(status: 204))
         }
     }
@@ -115,7 +119,8 @@ final class PeerTransport: Sendable {
             }
             if stopped { return }
             if batch.isEmpty { continue }
-            let ok = (try? peer.client.send(.POST, Self.path, headers: [Self.fromHeader: selfId], body: Self.encode(batch)))
+            let ok = (try? peer.client.send(.POST, Self.path, headers: [Self.fromHeader: selfId, Self.apiHeader: apiAddress],
+                                            body: Self.encode(batch)))
                 .map { $0.status == 204 } ?? false
             if ok {
                 delay = .milliseconds(20)

@@ -3,14 +3,15 @@ import Shared
 
 /// What a Raft node must never forget across a crash: its term, its vote in that term, and the
 /// commit index it knows. Written before any message that depends on it is sent.
-public struct HardState: Sendable, Equatable {
+public struct StoredHardState: Sendable, Equatable {
     public var term: UInt64
-    public var votedFor: String?
+    public var vote: UInt64
     public var commit: UInt64
 
-    public init(term: UInt64 = 0, votedFor: String? = nil, commit: UInt64 = 0) {
+    /// The node voted for in `term`; 0 for nobody.
+    public init(term: UInt64 = 0, vote: UInt64 = 0, commit: UInt64 = 0) {
         self.term = term
-        self.votedFor = votedFor
+        self.vote = vote
         self.commit = commit
     }
 }
@@ -24,12 +25,12 @@ public struct HardState: Sendable, Equatable {
 ///
 /// Slot layout (512 bytes, little-endian): magic `FRHS` | version u32 | sequence u64 |
 /// payload length u32 | crc32c u32 (over sequence, length, payload) | payload: term u64,
-/// commit u64, vote length u16, vote UTF-8 bytes.
+/// vote u64, commit u64.
 public final class HardStateFile {
     public static let slotBytes = 512
     static let magic: [UInt8] = Array("FRHS".utf8)
     static let version: UInt32 = 1
-    static let voteBytesMax = 256
+    static let payloadBytes = 24
 
     private let path: String
     private let fd: Int32
@@ -37,7 +38,7 @@ public final class HardStateFile {
     private var sequence: UInt64
 
     /// Opens (creating if needed) the file and reads the newest valid slot.
-    public static func open(path: String, fsyncEnabled: Bool = true) throws(StorageError) -> (HardStateFile, HardState) {
+    public static func open(path: String, fsyncEnabled: Bool = true) throws(StorageError) -> (HardStateFile, StoredHardState) {
         let fd = try POSIXFile.open(path, O_RDWR | O_CREAT)
         let bytes: [UInt8]
         do {
@@ -49,11 +50,16 @@ public final class HardStateFile {
         }
         let slots = [0, 1].compactMap { decode(bytes, slot: $0) }
         guard let newest = slots.max(by: { $0.sequence < $1.sequence }) else {
-            if bytes.contains(where: { $0 != 0 }) {
+            // No valid slot. If one slot was never written, at most one save was ever attempted
+            // and it was torn: nothing was said on the strength of it, so starting fresh is safe.
+            // Two written, damaged slots are a disk problem to report, not to paper over.
+            let padded = bytes + [UInt8](repeating: 0, count: 2 * slotBytes - bytes.count)
+            let neverWritten = [0, 1].contains { slot in padded[slot * slotBytes..<(slot + 1) * slotBytes].allSatisfy { $0 == 0 } }
+            if !neverWritten {
                 POSIXFile.close(fd)
                 throw StorageError.corrupt(file: path, offset: 0, reason: "neither hard state slot is valid")
             }
-            return (HardStateFile(path: path, fd: fd, fsyncEnabled: fsyncEnabled, sequence: 0), HardState())
+            return (HardStateFile(path: path, fd: fd, fsyncEnabled: fsyncEnabled, sequence: 0), StoredHardState())
         }
         return (HardStateFile(path: path, fd: fd, fsyncEnabled: fsyncEnabled, sequence: newest.sequence), newest.state)
     }
@@ -68,22 +74,19 @@ public final class HardStateFile {
     deinit { POSIXFile.close(fd) }
 
     /// Durably records `state`: when this returns, a crash cannot lose it.
-    public func save(_ state: HardState) throws(StorageError) {
-        let vote = Array((state.votedFor ?? "").utf8)
-        precondition(vote.count <= Self.voteBytesMax, "node ids are at most \(Self.voteBytesMax) bytes")
+    public func save(_ state: StoredHardState) throws(StorageError) {
         sequence += 1
-        let slot = Self.encode(state, vote: vote, sequence: sequence)
+        let slot = Self.encode(state, sequence: sequence)
         let offset = Int(sequence % 2) * Self.slotBytes
         try slot.withStorageBytes { (raw) throws(StorageError) in try POSIXFile.write(fd, raw, at: offset, path: path) }
         if fsyncEnabled { try POSIXFile.sync(fd, path: path) }
     }
 
-    static func encode(_ state: HardState, vote: [UInt8], sequence: UInt64) -> [UInt8] {
+    static func encode(_ state: StoredHardState, sequence: UInt64) -> [UInt8] {
         var payload: [UInt8] = []
         WALRecord.appendLittleEndian(state.term, to: &payload)
+        WALRecord.appendLittleEndian(state.vote, to: &payload)
         WALRecord.appendLittleEndian(state.commit, to: &payload)
-        WALRecord.appendLittleEndian(UInt16(vote.count), to: &payload)
-        payload += vote
         var checked: [UInt8] = []
         WALRecord.appendLittleEndian(sequence, to: &checked)
         WALRecord.appendLittleEndian(UInt32(payload.count), to: &checked)
@@ -98,18 +101,18 @@ public final class HardStateFile {
         return slot
     }
 
-    static func decode(_ bytes: [UInt8], slot: Int) -> (sequence: UInt64, state: HardState)? {
+    static func decode(_ bytes: [UInt8], slot: Int) -> (sequence: UInt64, state: StoredHardState)? {
         bytes.withUnsafeBytes { decode($0, slot: slot) }
     }
 
-    private static func decode(_ bytes: UnsafeRawBufferPointer, slot: Int) -> (sequence: UInt64, state: HardState)? {
+    private static func decode(_ bytes: UnsafeRawBufferPointer, slot: Int) -> (sequence: UInt64, state: StoredHardState)? {
         let base = slot * slotBytes
         guard bytes.count >= base + slotBytes, Array(bytes[base..<base + 4]) == magic,
               WALRecord.load(UInt32.self, bytes, base + 4) == version else { return nil }
         let sequence = WALRecord.load(UInt64.self, bytes, base + 8)
         let length = Int(WALRecord.load(UInt32.self, bytes, base + 16))
         let crc = WALRecord.load(UInt32.self, bytes, base + 20)
-        guard length >= 18, 24 + length <= slotBytes else { return nil }
+        guard length == payloadBytes else { return nil }
         let payload = Array(bytes[base + 24..<base + 24 + length])
         var checked: [UInt8] = []
         WALRecord.appendLittleEndian(sequence, to: &checked)
@@ -117,10 +120,7 @@ public final class HardStateFile {
         checked += payload
         guard CRC32C.checksum(checked) == crc else { return nil }
         let p = base + 24
-        let voteLength = Int(WALRecord.load(UInt16.self, bytes, p + 16))
-        guard 18 + voteLength == length else { return nil }
-        let vote = String(decoding: payload[18...], as: UTF8.self)
-        return (sequence, HardState(term: WALRecord.load(UInt64.self, bytes, p), votedFor: vote.isEmpty ? nil : vote,
-                                    commit: WALRecord.load(UInt64.self, bytes, p + 8)))
+        return (sequence, StoredHardState(term: WALRecord.load(UInt64.self, bytes, p), vote: WALRecord.load(UInt64.self, bytes, p + 8),
+                                          commit: WALRecord.load(UInt64.self, bytes, p + 16)))
     }
 }

@@ -74,7 +74,9 @@ public struct JobStore: Sendable {
 
     /// Applies the command at log position `index`, which must follow the last one applied.
     public mutating func apply(_ command: Command, index: UInt64) -> CommandResult {
-        precondition(index == appliedIndex + 1 || appliedIndex == 0, "log index \(index) after \(appliedIndex)")
+        // Raft logs hold entries that are not store commands (no-ops, membership), so indexes may
+        // skip; they never repeat or go back.
+        precondition(index > appliedIndex, "log index \(index) after \(appliedIndex)")
         appliedIndex = index
         switch command {
         case let .createJob(jobId, spec, key, atMs): return createJob(jobId, spec, key, atMs)

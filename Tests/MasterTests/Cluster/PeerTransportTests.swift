@@ -30,7 +30,7 @@ import TestSupport
         private let slot: Slot
 
         func attach(id: String, peers: [String: String]) throws {
-            let t = try PeerTransport(selfId: id, peerURLs: peers) { [self] from, frames in
+            let t = try PeerTransport(selfId: id, peerURLs: peers) { [self] from, _, frames in
                 received.withLock { r in r.append(contentsOf: frames.map { (from, $0) }) }
             }
             slot.transport.withLock { $0 = t }
@@ -71,7 +71,7 @@ import TestSupport
         let dead = try Endpoint()
         let deadURL = dead.url
         await dead.server.shutdown()
-        let t = try PeerTransport(selfId: "m1", peerURLs: ["m2": deadURL], configuration: config) { _, _ in }
+        let t = try PeerTransport(selfId: "m1", peerURLs: ["m2": deadURL], configuration: config) { _, _, _ in }
         for _ in 0..<100 { t.send(to: "m2", [UInt8](repeating: 7, count: 100)) }
         #expect(t.droppedCount("m2") >= 90, "the 1,000-byte queue holds at most 10 frames")
         t.stop()

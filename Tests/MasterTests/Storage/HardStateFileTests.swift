@@ -11,12 +11,12 @@ import TestSupport
         let path = dir.path + "/raft-state"
         do {
             let (file, state) = try HardStateFile.open(path: path)
-            #expect(state == HardState())
-            try file.save(HardState(term: 1, votedFor: "m2", commit: 0))
-            try file.save(HardState(term: 3, votedFor: nil, commit: 17))
+            #expect(state == StoredHardState())
+            try file.save(StoredHardState(term: 1, vote: 2, commit: 0))
+            try file.save(StoredHardState(term: 3, vote: 0, commit: 17))
         }
         let (_, state) = try HardStateFile.open(path: path)
-        #expect(state == HardState(term: 3, votedFor: nil, commit: 17))
+        #expect(state == StoredHardState(term: 3, vote: 0, commit: 17))
     }
 
     /// A save torn at any byte leaves the previous state, never a mixture.
@@ -26,25 +26,36 @@ import TestSupport
         let path = dir.path + "/raft-state"
         do {
             let (file, _) = try HardStateFile.open(path: path)
-            try file.save(HardState(term: 4, votedFor: "m1", commit: 9))
+            try file.save(StoredHardState(term: 4, vote: 1, commit: 9))
         }
         let good = try Data(contentsOf: URL(fileURLWithPath: path))
         // The next save (sequence 2) goes to slot 0; tear it after every prefix length.
-        let next = HardStateFile.encode(HardState(term: 5, votedFor: "m3", commit: 10), vote: Array("m3".utf8), sequence: 2)
-        let meaningful = 24 + 18 + 2   // header, fixed payload, the vote "m3"
+        let next = HardStateFile.encode(StoredHardState(term: 5, vote: 3, commit: 10), sequence: 2)
+        let meaningful = 24 + HardStateFile.payloadBytes
         for cut in 0..<meaningful {
             var bytes = [UInt8](good)
             for i in 0..<cut { bytes[i] = next[i] }
             bytes[cut] = next[cut] ^ 0xFF   // the byte at the tear is not what the save meant to write
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             let (_, state) = try HardStateFile.open(path: path)
-            #expect(state == HardState(term: 4, votedFor: "m1", commit: 9), "cut at \(cut)")
+            #expect(state == StoredHardState(term: 4, vote: 1, commit: 9), "cut at \(cut)")
         }
         // Once every meaningful byte is down, the save counts.
         var bytes = [UInt8](good)
         for i in 0..<meaningful { bytes[i] = next[i] }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        #expect(try HardStateFile.open(path: path).1 == HardState(term: 5, votedFor: "m3", commit: 10))
+        #expect(try HardStateFile.open(path: path).1 == StoredHardState(term: 5, vote: 3, commit: 10))
+    }
+
+    @Test func aTornFirstSaveStartsFresh() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.path + "/raft-state"
+        let first = HardStateFile.encode(StoredHardState(term: 1, vote: 2, commit: 0), sequence: 1)
+        var bytes = [UInt8](repeating: 0, count: HardStateFile.slotBytes) + first
+        bytes[HardStateFile.slotBytes + 30] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(try HardStateFile.open(path: path).1 == StoredHardState())
     }
 
     @Test func bothSlotsDamagedIsAnError() throws {
@@ -53,8 +64,8 @@ import TestSupport
         let path = dir.path + "/raft-state"
         do {
             let (file, _) = try HardStateFile.open(path: path)
-            try file.save(HardState(term: 1, votedFor: nil, commit: 0))
-            try file.save(HardState(term: 2, votedFor: nil, commit: 0))
+            try file.save(StoredHardState(term: 1, vote: 0, commit: 0))
+            try file.save(StoredHardState(term: 2, vote: 0, commit: 0))
         }
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         bytes[30] ^= 1

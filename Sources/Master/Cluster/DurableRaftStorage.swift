@@ -1,0 +1,170 @@
+import Raft
+import Storage
+import Synchronization
+
+/// Raft's stable storage on disk: log entries in the WAL (with their terms), the hard state in
+/// its two-slot file, snapshots in the snapshot store; plus the entries after the latest
+/// snapshot kept in memory, which is what the core reads.
+///
+/// Used by one thread, the Raft loop (`RaftReplicator`), which also calls into the core: the
+/// lock only makes that visible to the compiler. Ordering: `persist` writes the entries, then
+/// fsyncs them, then saves the hard state, so a saved commit index never points past entries
+/// that could be lost.
+final class DurableRaftStorage: RaftLogStorage {
+    private struct State: ~Copyable {
+        var wal: WriteAheadLog
+        let hardStateFile: HardStateFile
+        var hard: Raft.HardState
+        var snapshot: Raft.Snapshot?
+        /// Entries after the snapshot, `offset` being the index of `entries[0]`.
+        var entries: [Entry]
+        var offset: UInt64
+    }
+
+    private let state: Mutex<State>
+    private let snapshots: SnapshotStore
+
+    init(directory: String, fsync: Bool) throws {
+        snapshots = try SnapshotStore(directory: directory + "/snapshots", fsyncEnabled: fsync)
+        let (hardFile, stored) = try HardStateFile.open(path: directory + "/hard-state", fsyncEnabled: fsync)
+        let (wal, _) = try WriteAheadLog.open(directory: directory + "/wal", options: WriteAheadLog.Options(fsyncEnabled: fsync))
+        var snapshot: Raft.Snapshot?
+        if let saved = try snapshots.loadLatest() { snapshot = try Self.decodeSnapshot(saved) }
+        let base = snapshot?.metadata.index ?? 0
+        var entries: [Entry] = []
+        if wal.lastIndex > base {
+            var next = max(base + 1, wal.firstIndex)
+            guard next == base + 1 else { throw RaftStorageError.gap(walFirst: wal.firstIndex, snapshot: base) }
+            while next <= wal.lastIndex {
+                for e in try wal.entries(from: next, maxBytes: 16 << 20) {
+                    entries.append(Self.entry(e))
+                    next = e.index + 1
+                }
+            }
+        }
+        let hard = Raft.HardState(term: stored.term, vote: stored.vote, commit: stored.commit)
+        state = Mutex(State(wal: wal, hardStateFile: hardFile, hard: hard, snapshot: snapshot, entries: entries, offset: base + 1))
+    }
+
+    enum RaftStorageError: Error, CustomStringConvertible {
+        case gap(walFirst: UInt64, snapshot: UInt64)
+        case badSnapshot(String)
+        var description: String {
+            switch self {
+            case let .gap(walFirst, snapshot): "the WAL starts at \(walFirst) but the snapshot ends at \(snapshot): entries are missing"
+            case .badSnapshot(let reason): "snapshot does not decode: \(reason)"
+            }
+        }
+    }
+
+    // MARK: RaftLogStorage
+
+    func hardState() -> Raft.HardState { state.withLock { $0.hard } }
+    func snapshot() -> Raft.Snapshot? { state.withLock { $0.snapshot } }
+    var firstIndex: UInt64 { state.withLock { $0.offset } }
+    var lastIndex: UInt64 { state.withLock { $0.offset + UInt64($0.entries.count) - 1 } }
+
+    func term(at index: UInt64) -> UInt64? {
+        state.withLock { s in
+            if let snap = s.snapshot, index == snap.metadata.index { return snap.metadata.term }
+            if index == 0 && s.offset == 1 { return 0 }
+            guard index >= s.offset, index < s.offset + UInt64(s.entries.count) else { return nil }
+            return s.entries[Int(index - s.offset)].term
+        }
+    }
+
+    func entries(from lo: UInt64, to hi: UInt64, maxBytes: Int) -> [Entry] {
+        state.withLock { s in
+            precondition(lo >= s.offset && hi <= s.offset + UInt64(s.entries.count) && lo < hi, "entries \(lo)..<\(hi) outside the log")
+            var out: [Entry] = []
+            var bytes = 0
+            for i in Int(lo - s.offset)..<Int(hi - s.offset) {
+                bytes += s.entries[i].data.count
+                if !out.isEmpty && bytes > maxBytes { break }
+                out.append(s.entries[i])
+            }
+            return out
+        }
+    }
+
+    // MARK: Writes (the Raft loop only)
+
+    /// Makes a `Ready`'s snapshot, entries and hard state durable, in that order.
+    func persist(_ ready: Ready) throws {
+        if let snap = ready.snapshot { try install(snap) }
+        try state.withLock { (s) throws in
+            if let first = ready.entries.first {
+                let next = s.offset + UInt64(s.entries.count)
+                precondition(first.index >= s.offset && first.index <= next, "entries from \(first.index) after \(next - 1)")
+                if first.index < next {
+                    // A new leader overwrote our tail: drop the conflicting entries first.
+                    try s.wal.truncateSuffix(after: first.index - 1)
+                    s.entries.removeLast(Int(next - first.index))
+                }
+                try s.wal.append(contentsOf: ready.entries.map { LogEntry(index: $0.index, term: $0.term, payload: Self.payload($0)) })
+                s.entries.append(contentsOf: ready.entries)
+            }
+            if ready.mustSync || !ready.entries.isEmpty { try s.wal.sync() }
+            if let hard = ready.hardState {
+                try s.hardStateFile.save(StoredHardState(term: hard.term, vote: hard.vote, commit: hard.commit))
+                s.hard = hard
+            }
+        }
+    }
+
+    /// A snapshot received from the leader replaces everything before (and, being newer, any
+    /// conflicting entries after) its index.
+    private func install(_ snap: Raft.Snapshot) throws {
+        try snapshots.save(index: snap.metadata.index, term: snap.metadata.term, payload: Self.encodeSnapshot(snap))
+        try state.withLock { (s) throws in
+            let index = snap.metadata.index
+            // Entries past the snapshot may conflict with it: the snapshot wins, and the log
+            // starts again right after it.
+            if s.wal.lastIndex > index { try s.wal.truncateSuffix(after: max(index, s.wal.firstIndex - 1)) }
+            try s.wal.truncatePrefix(through: index)
+            s.entries = []
+            s.offset = snap.metadata.index + 1
+            s.snapshot = snap
+        }
+    }
+
+    /// The application took a snapshot of its state at `metadata.index`: store it, then drop
+    /// the log before it (the WAL keeps what the older retained snapshot still needs).
+    func compact(_ metadata: SnapshotMetadata, data: [UInt8]) throws {
+        let snap = Raft.Snapshot(metadata: metadata, data: data)
+        try snapshots.save(index: metadata.index, term: metadata.term, payload: Self.encodeSnapshot(snap))
+        let safe = snapshots.truncationSafeIndex
+        try state.withLock { (s) throws in
+            guard metadata.index >= s.offset else { return }
+            let drop = Int(min(metadata.index - s.offset + 1, UInt64(s.entries.count)))
+            s.entries.removeFirst(drop)
+            s.offset = metadata.index + 1
+            s.snapshot = snap
+            if let safe, safe >= s.wal.firstIndex, safe < s.wal.lastIndex { try s.wal.truncatePrefix(through: safe) }
+        }
+    }
+
+    // MARK: Encoding
+
+    static func payload(_ e: Entry) -> [UInt8] { [e.kind.rawValue] + e.data }
+
+    static func entry(_ e: LogEntry) -> Entry {
+        let kind = e.payload.first.flatMap(EntryKind.init(rawValue:)) ?? .normal
+        return Entry(term: e.term, index: e.index, kind: kind, data: Array(e.payload.dropFirst()))
+    }
+
+    static func encodeSnapshot(_ snap: Raft.Snapshot) -> [UInt8] {
+        var w = RaftWire.Writer()
+        w.bytes(snap.metadata.conf.encoded())
+        w.bytes(snap.data)
+        return w.out
+    }
+
+    static func decodeSnapshot(_ saved: Storage.Snapshot) throws -> Raft.Snapshot {
+        var r = RaftWire.Reader(bytes: saved.payload)
+        guard let conf = r.bytes(), RaftWire.isConfState(conf), let data = r.bytes(), r.atEnd else {
+            throw RaftStorageError.badSnapshot("snapshot \(saved.index)")
+        }
+        return Raft.Snapshot(metadata: SnapshotMetadata(index: saved.index, term: saved.term, conf: ConfState(decoding: conf)), data: data)
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import JobStore
+import Model
+import Raft
+import Shared
+import Synchronization
+
+/// The pieces that make a master one member of a replicated group: Raft storage, the
+/// replicator, the peer transport and the peer port's HTTP server.
+final class RaftCluster: Sendable {
+    struct Configuration: Sendable {
+        /// This master's name (`--id`).
+        var name: String
+        /// Every member's peer address (`--peers`), this one's included.
+        var members: [String: String]
+        var peerHost: String
+        var peerPort: Int
+        /// This master's client API address, sent to peers for redirects.
+        var apiAddress: String
+        var dataDirectory: String
+        var fsync = true
+        var snapshotEveryEntries: UInt64 = 50_000
+        var tick: Duration = .milliseconds(100)
+    }
+
+    let replicator: RaftReplicator
+    let transport: PeerTransport
+    let peerServer: HTTPServer
+    let selfID: NodeID
+    /// Member names by node id, for display.
+    let names: [NodeID: String]
+    private let apiAddresses: Mutex<[NodeID: String]>
+
+    init(_ c: Configuration, store: StoreHandle, logger: Logger,
+         onApplied: @escaping @Sendable (UInt64, Command, CommandResult) -> Void) throws {
+        let names = Dictionary(uniqueKeysWithValues: c.members.keys.map { (Self.nodeID($0), $0) })
+        precondition(names.count == c.members.count, "two member names hash to one node id")
+        self.names = names
+        selfID = Self.nodeID(c.name)
+        let apis = Mutex<[NodeID: String]>([selfID: c.apiAddress])
+        apiAddresses = apis
+        let urls = c.members.filter { $0.key != c.name }.mapValues { "http://\($0)" }
+        let box = ForwardBox()
+        transport = try PeerTransport(selfId: c.name, apiAddress: c.apiAddress, peerURLs: urls) { from, api, frames in
+            if let api, !api.isEmpty { apis.withLock { $0[Self.nodeID(from)] = api } }
+            box.replicator.withLock { $0 }?.receive(frames)
+        }
+        try FileManager.default.createDirectory(atPath: c.dataDirectory, withIntermediateDirectories: true)
+        let storage = try DurableRaftStorage(directory: c.dataDirectory, fsync: c.fsync)
+        var raft = RaftConfig(id: selfID, initialVoters: names.keys.sorted(), seed: UInt64.random(in: 1...UInt64.max))
+        raft.heartbeatTicks = 1
+        raft.electionTicksMin = 5
+        raft.electionTicksMax = 10
+        let transport = self.transport
+        replicator = try RaftReplicator(
+            configuration: RaftReplicator.Configuration(raft: raft, tick: c.tick, snapshotEveryEntries: c.snapshotEveryEntries),
+            storage: storage, store: store, logger: logger,
+            send: { m in if let to = names[m.to] { transport.send(to: to, RaftWire.encode(m)) } },
+            leaderAPI: { id in apis.withLock { $0[id] } }, onApplied: onApplied)
+        box.replicator.withLock { $0 = replicator }
+        var router = Router()
+        transport.register(on: &router)
+        var http = HTTPServer.Configuration(host: c.peerHost, port: c.peerPort)
+        http.maxBodyBytes = 512 << 20   // a snapshot travels in one message
+        http.maxConnections = 256
+        peerServer = HTTPServer(configuration: http, handler: router)
+        try peerServer.start()
+    }
+
+    private final class ForwardBox: Sendable { let replicator = Mutex<RaftReplicator?>(nil) }
+
+    /// The API address of `id`, if it has sent us anything (or is this master).
+    func apiAddress(of id: NodeID) -> String? { apiAddresses.withLock { $0[id] } }
+
+    func stop() async {
+        replicator.stop()
+        transport.stop()
+        await peerServer.shutdown(grace: .seconds(1))
+    }
+
+    /// A stable node id from a member name (FNV-1a, never 0).
+    static func nodeID(_ name: String) -> NodeID {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return hash == 0 ? 1 : hash
+    }
+}

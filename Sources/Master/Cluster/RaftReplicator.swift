@@ -1,0 +1,242 @@
+import Dispatch
+import Foundation
+import JobStore
+import Model
+import Raft
+import Shared
+import Synchronization
+
+/// The replicated log: the pure `RaftNode` driven by one thread that feeds it ticks, peer
+/// messages and proposals, and carries out each `Ready` in the order the core requires:
+///
+///   1. persist the snapshot, entries (fsync) and hard state (`DurableRaftStorage.persist`);
+///   2. send the messages (only now may anything that depends on step 1 leave the node);
+///   3. apply the committed entries to the job store, in order, answering each proposer whose
+///      entry committed in the term it was proposed in (a different term means it was lost);
+///   4. `advance`.
+///
+/// A write is therefore acknowledged only after a quorum persisted it and this node applied it.
+/// When this node stops being leader, waiting proposers are told so (their writes may still
+/// commit; `Idempotency-Key` makes the retry safe).
+final class RaftReplicator: Replicator {
+    struct Configuration: Sendable {
+        var raft: RaftConfig
+        var tick: Duration = .milliseconds(100)
+        var proposalsQueuedMax = 65_536
+        var snapshotEveryEntries: UInt64 = 50_000
+    }
+
+    /// What the API and metrics read about the node.
+    struct Status: Sendable, Equatable {
+        var role: Role = .follower
+        var leader: NodeID = 0
+        var term: UInt64 = 0
+        var commit: UInt64 = 0
+        var applied: UInt64 = 0
+        var voters: [NodeID] = []
+    }
+
+    private struct Inbox {
+        var messages: [Message] = []
+        var proposals: [(data: [UInt8], completion: @Sendable (Result<CommandResult, ProposeError>) -> Void)] = []
+        var compactions: [(SnapshotMetadata, [UInt8])] = []
+        var stopped = false
+    }
+
+    private struct LoopState: ~Copyable {
+        var node: RaftNode
+        var pending: [UInt64: (term: UInt64, completion: @Sendable (Result<CommandResult, ProposeError>) -> Void)] = [:]
+        var lastSnapshotIndex: UInt64
+        var snapshotting = false
+    }
+
+    let configuration: Configuration
+    private let inbox = Mutex(Inbox())
+    private let wake = DispatchSemaphore(value: 0)
+    private let loop: Mutex<LoopState>
+    private let statusBox = Mutex(Status())
+    private let storage: DurableRaftStorage
+    private let store: StoreHandle
+    private let onApplied: @Sendable (UInt64, Command, CommandResult) -> Void
+    private let send: @Sendable (Message) -> Void
+    private let leaderAPI: @Sendable (NodeID) -> String?
+    private let logger: Logger
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Recovers the store from the latest snapshot (the entries after it are applied by the
+    /// loop as the node hands them back) and starts the loop.
+    init(configuration: Configuration, storage: DurableRaftStorage, store: StoreHandle, logger: Logger,
+         send: @escaping @Sendable (Message) -> Void, leaderAPI: @escaping @Sendable (NodeID) -> String?,
+         onApplied: @escaping @Sendable (UInt64, Command, CommandResult) -> Void) throws {
+        self.configuration = configuration
+        self.storage = storage
+        self.store = store
+        self.logger = logger
+        self.send = send
+        self.leaderAPI = leaderAPI
+        self.onApplied = onApplied
+        let snapshot = storage.snapshot()
+        if let snapshot { store.replace(with: try JobStore.restore(snapshot.data, limits: store.read { $0.limits })) }
+        let node = RaftNode(config: configuration.raft, storage: storage, applied: snapshot?.metadata.index)
+        loop = Mutex(LoopState(node: node, lastSnapshotIndex: snapshot?.metadata.index ?? 0))
+        let thread = Thread { [self] in run() }
+        thread.name = "fuller-raft"
+        thread.start()
+    }
+
+    var status: Status { statusBox.withLock { $0 } }
+
+    func propose(_ command: Command, completion: @escaping @Sendable (Result<CommandResult, ProposeError>) -> Void) {
+        let accepted = inbox.withLock { i -> Bool in
+            guard !i.stopped, i.proposals.count < configuration.proposalsQueuedMax else { return false }
+            i.proposals.append((command.encoded(), completion))
+            return true
+        }
+        if accepted { wake.signal() } else { completion(.failure(.overloaded)) }
+    }
+
+    /// Messages from a peer (the transport calls this).
+    func receive(_ frames: [[UInt8]]) {
+        let messages = frames.compactMap(RaftWire.decode)
+        guard !messages.isEmpty else { return }
+        inbox.withLock { $0.messages.append(contentsOf: messages) }
+        wake.signal()
+    }
+
+    /// Stops the loop after the current step; waiting proposers hear `notLeader`.
+    func stop() {
+        inbox.withLock { $0.stopped = true }
+        wake.signal()
+        finished.wait()
+    }
+
+    // MARK: The loop
+
+    private func run() {
+        var nextTick = DispatchTime.now().uptimeNanoseconds + tickNanos
+        while true {
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now < nextTick { _ = wake.wait(timeout: .now() + .nanoseconds(Int(nextTick - now))) }
+            let input = inbox.withLock { i -> Inbox in
+                defer { i.messages = []; i.proposals = []; i.compactions = [] }
+                return i
+            }
+            if input.stopped { shutDown(); return }
+            let ticks = DispatchTime.now().uptimeNanoseconds >= nextTick
+            if ticks { nextTick = DispatchTime.now().uptimeNanoseconds + tickNanos }
+            do { try step(input, tick: ticks) } catch {
+                logger.error("raft storage failed; stopping the node", ["error": .string("\(error)")])
+                shutDown()
+                return
+            }
+        }
+    }
+
+    private var tickNanos: UInt64 {
+        UInt64(configuration.tick.components.seconds) * 1_000_000_000 + UInt64(configuration.tick.components.attoseconds / 1_000_000_000)
+    }
+
+    private func step(_ input: Inbox, tick: Bool) throws {
+        try loop.withLock { (l) throws in
+            if tick { l.node.tick() }
+            for m in input.messages { l.node.step(m) }
+            for (metadata, data) in input.compactions { try compact(&l, metadata, data) }
+            for p in input.proposals { propose(&l, p.data, p.completion) }
+            while l.node.hasReady { try handle(&l, l.node.ready()) }
+            maybeSnapshot(&l)
+        }
+    }
+
+    private func propose(_ l: inout LoopState, _ data: [UInt8], _ completion: @escaping @Sendable (Result<CommandResult, ProposeError>) -> Void) {
+        do {
+            let (index, term) = try l.node.propose(data)
+            l.pending[index] = (term, completion)
+        } catch .busy {
+            completion(.failure(.overloaded))
+        } catch {
+            completion(.failure(.notLeader(leaderAPI: leaderAPI(l.node.leader))))
+        }
+    }
+
+    private func handle(_ l: inout LoopState, _ ready: Ready) throws {
+        try storage.persist(ready)
+        for m in ready.messages { send(m) }
+        if let snap = ready.snapshot {
+            store.replace(with: try JobStore.restore(snap.data, limits: store.read { $0.limits }))
+            l.lastSnapshotIndex = snap.metadata.index
+        }
+        for entry in ready.committedEntries { apply(&l, entry) }
+        if let soft = ready.softState, soft.role != .leader, !l.pending.isEmpty {
+            let leader = leaderAPI(soft.leader)
+            for (_, p) in l.pending { p.completion(.failure(.notLeader(leaderAPI: leader))) }
+            l.pending = [:]
+        }
+        l.node.advance(ready)
+        let node = l.node
+        statusBox.withLock { s in
+            s = Status(role: node.role, leader: node.leader, term: node.term, commit: node.commitIndex,
+                       applied: node.appliedIndex, voters: node.conf.voters)
+        }
+    }
+
+    private func apply(_ l: inout LoopState, _ entry: Entry) {
+        let waiter = l.pending.removeValue(forKey: entry.index)
+        guard entry.kind == .normal, !entry.data.isEmpty else {
+            waiter?.completion(.failure(.notLeader(leaderAPI: leaderAPI(l.node.leader))))
+            return
+        }
+        let command: Command
+        do { command = try Command(encoded: entry.data) } catch {
+            preconditionFailure("log entry \(entry.index) does not decode: \(error)")
+        }
+        let result = store.apply(command, index: entry.index)
+        onApplied(entry.index, command, result)
+        guard let waiter else { return }
+        if waiter.term == entry.term {
+            waiter.completion(.success(result))
+        } else {
+            waiter.completion(.failure(.notLeader(leaderAPI: leaderAPI(l.node.leader))))
+        }
+    }
+
+    /// Every `snapshotEveryEntries` applied entries, encode a copy of the store off this
+    /// thread (the copy is O(1)); the result comes back through the inbox as a compaction.
+    private func maybeSnapshot(_ l: inout LoopState) {
+        let applied = l.node.appliedIndex
+        guard !l.snapshotting, applied >= l.lastSnapshotIndex + configuration.snapshotEveryEntries else { return }
+        l.snapshotting = true
+        let copy = store.copy()
+        let thread = Thread { [self] in
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+            let data = copy.snapshot()
+            inbox.withLock { $0.compactions.append((SnapshotMetadata(index: copy.appliedIndex, term: 0, conf: ConfState(voters: [])), data)) }
+            wake.signal()
+        }
+        thread.name = "fuller-snapshot"
+        thread.start()
+    }
+
+    private func compact(_ l: inout LoopState, _ placeholder: SnapshotMetadata, _ data: [UInt8]) throws {
+        l.snapshotting = false
+        guard placeholder.index > l.lastSnapshotIndex, placeholder.index <= l.node.appliedIndex,
+              l.node.term(at: placeholder.index) != nil else { return }
+        let metadata = l.node.snapshotTaken(at: placeholder.index)
+        try storage.compact(metadata, data: data)
+        l.lastSnapshotIndex = metadata.index
+        logger.info("snapshot written", ["index": .int(Int64(metadata.index)), "bytes": .int(Int64(data.count))])
+    }
+
+    private func shutDown() {
+        let leftover = inbox.withLock { i -> [(data: [UInt8], completion: @Sendable (Result<CommandResult, ProposeError>) -> Void)] in
+            i.stopped = true
+            defer { i.proposals = [] }
+            return i.proposals
+        }
+        for p in leftover { p.completion(.failure(.notLeader(leaderAPI: nil))) }
+        loop.withLock { l in
+            for (_, p) in l.pending { p.completion(.failure(.notLeader(leaderAPI: nil))) }
+            l.pending = [:]
+        }
+        finished.signal()
+    }
+}
