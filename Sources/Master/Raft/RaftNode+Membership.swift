@@ -115,12 +115,14 @@ extension RaftNode {
     }
 
     /// The shell took a snapshot of its state machine through `index` (at most the applied
-    /// index). Returns the metadata to store with the snapshot data. Ordering contract: the
-    /// shell saves the snapshot with this metadata, then compacts its log storage through
-    /// `index`; the core reads the new first index from storage from then on.
-    public mutating func snapshotTaken(at index: UInt64) -> SnapshotMetadata {
+    /// index). Returns the metadata to store with the snapshot data, or nil when the log no
+    /// longer holds `index` (a newer snapshot from the leader is being installed): then the
+    /// shell discards its snapshot. Ordering contract: the shell saves the snapshot with this
+    /// metadata, then compacts its log storage through `index`; the core reads the new first
+    /// index from storage from then on.
+    public mutating func snapshotTaken(at index: UInt64) -> SnapshotMetadata? {
         precondition(index <= log.applied, "snapshot at \(index) beyond applied index \(log.applied)")
-        guard let t = log.term(at: index) else { preconditionFailure("snapshot at \(index) is already compacted") }
+        guard let t = log.term(at: index) else { return nil }
         let meta = SnapshotMetadata(index: index, term: t, conf: membership.conf(at: index))
         membership.compact(through: index)
         return meta

@@ -8,17 +8,16 @@
 ///
 /// ## Roles
 ///
-///                   election timeout                 pre-votes from a quorum
-///     ┌──────────┐ ─────────────────► ┌──────────────┐ ─────────────────► ┌───────────┐
-///     │ follower │                    │ preCandidate │                    │ candidate │
-///     └──────────┘ ◄───────────────── └──────────────┘                    └───────────┘
-///       ▲  ▲  ▲     leader's message, higher term,         timeoutNow ─────────▲ │  │
-///       │  │  │     or rejected by a quorum                 (transfer)           │  │ votes from
-///       │  │  └──────────────────────────────────────────────────────────────────┘  │ a quorum
-///       │  │        higher term, leader's message, or election timeout (retry)      ▼
-///       │  └────────────────── higher term, CheckQuorum failure ─────────── ┌────────┐
-///       └──────────────────── removed from the membership (once committed) ─ │ leader │
-///                                                                           └────────┘
+///                timeout          quorum of pre-votes       quorum of votes
+///   ┌──────────┐ ──────► ┌──────────────┐ ──────► ┌───────────┐ ──────► ┌────────┐
+///   │ follower │         │ preCandidate │ ◄────── │ candidate │         │ leader │
+///   └──────────┘         └──────────────┘ timeout └───────────┘         └────────┘
+///     │   ▲                      │                      │                   │
+///     │   └──────────────────────┴──────────────────────┴───────────────────┘
+///     │     back to follower: a higher term; a leader's message; a quorum of rejections;
+///     │     a leader's CheckQuorum failure, or its own removal from the membership committed
+///     └─────────────── timeoutNow (leadership transfer: skip the pre-vote) ───► candidate
+///
 /// A pre-candidate asks "would you vote for me in term+1?" without changing any term, so a node
 /// that was cut off cannot force an election when it rejoins (Raft thesis §9.6). Nodes that
 /// heard from a leader within `electionTicksMin` ignore vote requests (the leader lease), and a

@@ -4,7 +4,8 @@ import Testing
 
 /// Seeded whole-cluster runs. `FULLER_RAFT_SEEDS=N` runs N seeds per cluster size (default
 /// 500 each for 3 and 5 nodes, and N/2 with membership changes); `FULLER_RAFT_SEED=S` with
-/// `FULLER_RAFT_NODES=3|5|m` replays one and prints what it exercised.
+/// `FULLER_RAFT_NODES=3|5|m` replays one and prints what it exercised. If a precondition in the
+/// core stops the process, `FULLER_RAFT_TRACE_SEEDS=1` prints each seed as it starts.
 @Suite struct RaftSimulationTests {
     static let chunks = 8
 
@@ -48,6 +49,11 @@ import Testing
         var options = SimOptions()
         options.nodes = nodes
         options.membershipChanges = membership
+        if ProcessInfo.processInfo.environment["FULLER_RAFT_TRACE_SEEDS"] == "1" {
+            // A broken invariant inside the core stops the process before any report; this
+            // line names the seed that was running.
+            print("seed=\(seed) nodes=\(nodes)\(membership ? " membership" : "") starting")
+        }
         var sim = Simulator(seed: seed, options: options)
         do {
             try sim.run()

@@ -53,7 +53,7 @@ extension Simulator {
         let applied = nodes[id]!.raft!.appliedIndex
         guard applied > nodes[id]!.storage.firstIndex + 3 else { return }
         precondition(nodes[id]!.machine.appliedIndex == applied, "state machine behind the core")
-        let meta = nodes[id]!.raft!.snapshotTaken(at: applied)
+        guard let meta = nodes[id]!.raft!.snapshotTaken(at: applied) else { return }
         nodes[id]!.storage.saveSnapshotAndCompact(Snapshot(metadata: meta, data: nodes[id]!.machine.snapshotData()))
         trace.add(round, "compact \(id) through \(applied)")
     }

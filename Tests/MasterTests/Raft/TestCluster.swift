@@ -113,7 +113,7 @@ struct TestCluster {
     /// Takes a snapshot of `id`'s applied state and compacts its log through the applied index.
     mutating func compact(_ id: NodeID) {
         let index = nodes[id]!.appliedIndex
-        let meta = nodes[id]!.snapshotTaken(at: index)
+        let meta = nodes[id]!.snapshotTaken(at: index)!
         let data = Array(applied[id]!.joined(separator: ",").utf8)
         storages[id]!.saveSnapshotAndCompact(Snapshot(metadata: meta, data: data))
     }
