@@ -4,8 +4,7 @@ import Shared
 
 /// Health, readiness, metrics and cluster routes.
 struct SystemAPI: Sendable {
-    let nodeId: String
-    let apiAddress: String
+    let leadership: Leadership
     let store: StoreHandle
     let metrics: MasterMetrics
 
@@ -13,9 +12,14 @@ struct SystemAPI: Sendable {
         router.add(.GET, "/healthz") { _, _, respond in
             respond(Rendering.json(200, Array(#"{"status":"ok"}"#.utf8)))
         }
-        // One node: it is its own leader and has applied everything it recovered before listening.
+        // Ready once a leader is known and everything known committed is applied (a single
+        // master is its own leader and recovered before it listened).
         router.add(.GET, "/readyz") { _, _, respond in
-            respond(Rendering.json(200, Array(#"{"status":"ready"}"#.utf8)))
+            if leadership.isReady {
+                respond(Rendering.json(200, Array(#"{"status":"ready"}"#.utf8)))
+            } else {
+                respond(APIError(.unavailable, "no leader known yet, or the log is not applied yet").response)
+            }
         }
         router.add(.GET, "/metrics") { _, _, respond in
             respond(HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
@@ -25,22 +29,6 @@ struct SystemAPI: Sendable {
     }
 
     private func cluster() -> HTTPResponse {
-        let applied = store.read { $0.appliedIndex }
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("members")
-        w.beginArray()
-        w.beginObject()
-        w.field("id", nodeId)
-        w.field("apiAddress", apiAddress)
-        w.field("role", "leader")
-        w.endObject()
-        w.endArray()
-        w.field("leader", nodeId)
-        w.field("term", 0)
-        w.field("commitIndex", applied)
-        w.field("appliedIndex", applied)
-        w.endObject()
-        return Rendering.json(200, w.bytes)
+        Rendering.json(200, leadership.clusterJSON(appliedIndex: store.read { $0.appliedIndex }))
     }
 }

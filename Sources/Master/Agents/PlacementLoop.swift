@@ -34,10 +34,13 @@ final class PlacementLoop: Sendable {
     /// An agent silent for longer than this takes no new tasks.
     let agentSilentAfterMs: Int64
     private let tickMilliseconds: Int
+    /// Only the leader places tasks (a follower's store lags, and its proposals would fail).
+    private let isLeader: @Sendable () -> Bool
 
     init(store: StoreHandle, registry: AgentRegistry, replicator: any Replicator, scheduler: any Scheduler,
          nowMs: @escaping @Sendable () -> Int64, logger: Logger, batchMax: Int = 1_000, agentSilentAfterMs: Int64 = 30_000,
-         tick: Duration = .milliseconds(500)) {
+         tick: Duration = .milliseconds(500), isLeader: @escaping @Sendable () -> Bool = { true }) {
+        self.isLeader = isLeader
         self.store = store
         self.registry = registry
         self.replicator = replicator
@@ -87,6 +90,7 @@ final class PlacementLoop: Sendable {
     }
 
     private func iterate() {
+        guard isLeader() else { return }
         let now = nowMs()
         let agents = registry.entries()
         let input = store.read { s in Self.input(store: s, agents: agents, nowMs: now, silentAfterMs: agentSilentAfterMs, limit: batchMax) }

@@ -29,7 +29,7 @@ final class RaftCluster: Sendable {
     let selfID: NodeID
     /// Member names by node id, for display.
     let names: [NodeID: String]
-    private let apiAddresses: Mutex<[NodeID: String]>
+    private let box: Box
 
     init(_ c: Configuration, store: StoreHandle, logger: Logger,
          onApplied: @escaping @Sendable (UInt64, Command, CommandResult) -> Void) throws {
@@ -37,12 +37,12 @@ final class RaftCluster: Sendable {
         precondition(names.count == c.members.count, "two member names hash to one node id")
         self.names = names
         selfID = Self.nodeID(c.name)
-        let apis = Mutex<[NodeID: String]>([selfID: c.apiAddress])
-        apiAddresses = apis
+        let box = Box()
+        self.box = box
+        box.apis.withLock { $0[Self.nodeID(c.name)] = c.apiAddress }
         let urls = c.members.filter { $0.key != c.name }.mapValues { "http://\($0)" }
-        let box = ForwardBox()
         transport = try PeerTransport(selfId: c.name, apiAddress: c.apiAddress, peerURLs: urls) { from, api, frames in
-            if let api, !api.isEmpty { apis.withLock { $0[Self.nodeID(from)] = api } }
+            if let api, !api.isEmpty { box.apis.withLock { $0[Self.nodeID(from)] = api } }
             box.replicator.withLock { $0 }?.receive(frames)
         }
         try FileManager.default.createDirectory(atPath: c.dataDirectory, withIntermediateDirectories: true)
@@ -56,7 +56,8 @@ final class RaftCluster: Sendable {
             configuration: RaftReplicator.Configuration(raft: raft, tick: c.tick, snapshotEveryEntries: c.snapshotEveryEntries),
             storage: storage, store: store, logger: logger,
             send: { m in if let to = names[m.to] { transport.send(to: to, RaftWire.encode(m)) } },
-            leaderAPI: { id in apis.withLock { $0[id] } }, onApplied: onApplied)
+            leaderAPI: { id in box.apis.withLock { $0[id] } }, onApplied: onApplied)
+        let replicator = self.replicator
         box.replicator.withLock { $0 = replicator }
         var router = Router()
         transport.register(on: &router)
@@ -67,10 +68,15 @@ final class RaftCluster: Sendable {
         try peerServer.start()
     }
 
-    private final class ForwardBox: Sendable { let replicator = Mutex<RaftReplicator?>(nil) }
+    /// State the transport's callback shares with this object, which it cannot capture while
+    /// `init` is still running: the replicator (set once built) and the members' API addresses.
+    private final class Box: Sendable {
+        let replicator = Mutex<RaftReplicator?>(nil)
+        let apis = Mutex<[NodeID: String]>([:])
+    }
 
     /// The API address of `id`, if it has sent us anything (or is this master).
-    func apiAddress(of id: NodeID) -> String? { apiAddresses.withLock { $0[id] } }
+    func apiAddress(of id: NodeID) -> String? { box.apis.withLock { $0[id] } }
 
     func stop() async {
         replicator.stop()

@@ -220,7 +220,8 @@ final class RaftReplicator: Replicator {
         l.snapshotting = false
         guard placeholder.index > l.lastSnapshotIndex, placeholder.index <= l.node.appliedIndex,
               l.node.term(at: placeholder.index) != nil else { return }
-        let metadata = l.node.snapshotTaken(at: placeholder.index)
+        // nil: a snapshot from the leader superseded ours meanwhile.
+        guard let metadata = l.node.snapshotTaken(at: placeholder.index) else { return }
         try storage.compact(metadata, data: data)
         l.lastSnapshotIndex = metadata.index
         logger.info("snapshot written", ["index": .int(Int64(metadata.index)), "bytes": .int(Int64(data.count))])

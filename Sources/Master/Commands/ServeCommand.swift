@@ -18,8 +18,8 @@ enum ServeCommand {
 
     static let serve = CommandSpec("serve", summary: "Run a master.", flags: serverFlags + [
         Flag("id", .string, default: .string("m1"), help: "This master's id."),
-        Flag("peer", .string, help: "Address for peer traffic (replication arrives in a later release).", valueName: "HOST:PORT"),
-        Flag("peers", .list, help: "Every master as id=HOST:PORT (only a single master is supported so far).", valueName: "LIST"),
+        Flag("peer", .string, help: "Address this master listens on for its peers (default: its own entry in --peers).", valueName: "HOST:PORT"),
+        Flag("peers", .list, help: "Every master of the group as id=HOST:PORT (peer addresses, this one included); none for a single master.", valueName: "LIST"),
     ])
 
     static let dev = CommandSpec("dev", summary: "Run a development cluster: one master and one local agent.",
@@ -28,14 +28,8 @@ enum ServeCommand {
     static func run(_ args: ParsedArguments, dev: Bool) -> Int32 {
         do {
             var config = MasterNode.Configuration(dataDirectory: args.string("data-dir") ?? defaultDataDirectory(dev: dev))
-            if !dev {
-                config.id = args.string("id") ?? "m1"
-                let peers = args.list("peers")
-                guard peers.count <= 1 else {
-                    throw UsageError(message: "--peers: this release runs a single master; got \(peers.count) peers")
-                }
-            }
             (config.apiHost, config.apiPort) = try parseAddress(args.string("api") ?? "127.0.0.1:4700", flag: "api")
+            if !dev { config.id = args.string("id") ?? "m1" }
             config.fsync = args.bool("fsync")
             config.snapshotEveryEntries = UInt64(max(1, args.int("snapshot-every") ?? 50_000))
             config.http.maxConnections = args.int("max-connections") ?? 4_096
@@ -45,6 +39,7 @@ enum ServeCommand {
                 throw UsageError(message: "--log-level: must be debug, info, warn or error")
             }
             config.logLevel = level
+            if !dev { config.cluster = try clusterConfiguration(args, config: config) }
             let node = try MasterNode.start(config)
             let agent = dev ? try DevAgent.start(args, masterURL: "http://\(config.apiHost == "0.0.0.0" ? "127.0.0.1" : config.apiHost):\(node.apiPort)",
                                                  dataDirectory: config.dataDirectory + "/agent", logger: node.logger) : nil
@@ -64,6 +59,26 @@ enum ServeCommand {
             FileHandle.standardError.write(Data("fuller-master: \(error)\n".utf8))
             return 1
         }
+    }
+
+    /// `--peers` with two or more members makes this master one of a replicated group.
+    static func clusterConfiguration(_ args: ParsedArguments, config: MasterNode.Configuration) throws(UsageError) -> RaftCluster.Configuration? {
+        var members: [String: String] = [:]
+        for item in args.list("peers") {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty else { throw UsageError(message: "--peers: expected id=HOST:PORT, got \"\(item)\"") }
+            _ = try parseAddress(String(parts[1]), flag: "peers")
+            guard members.updateValue(String(parts[1]), forKey: String(parts[0])) == nil else {
+                throw UsageError(message: "--peers: \(parts[0]) is listed twice")
+            }
+        }
+        guard members.count >= 2 else { return nil }
+        guard let own = members[config.id] else { throw UsageError(message: "--peers must list this master (--id \(config.id))") }
+        let (peerHost, peerPort) = try parseAddress(args.string("peer") ?? own, flag: "peer")
+        let api = "\(config.apiHost == "0.0.0.0" ? "127.0.0.1" : config.apiHost):\(config.apiPort)"
+        return RaftCluster.Configuration(name: config.id, members: members, peerHost: peerHost, peerPort: peerPort,
+                                         apiAddress: api, dataDirectory: config.dataDirectory + "/raft", fsync: config.fsync,
+                                         snapshotEveryEntries: config.snapshotEveryEntries)
     }
 
     static func defaultDataDirectory(dev: Bool) -> String {

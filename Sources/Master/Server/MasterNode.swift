@@ -21,6 +21,21 @@ final class MasterNode: Sendable {
         var store = StoreLimits()
         var http = HTTPServer.Configuration()
         var logLevel = LogLevel.info
+        /// Set for a replicated group of masters; nil runs one master with its own log.
+        var cluster: RaftCluster.Configuration?
+    }
+
+    /// How writes become durable: this master's own group-commit log, or Raft.
+    enum Replication: Sendable {
+        case local(LocalReplicator)
+        case raft(RaftCluster)
+
+        var replicator: any Replicator {
+            switch self {
+            case .local(let r): r
+            case .raft(let c): c.replicator
+            }
+        }
     }
 
     let configuration: Configuration
@@ -33,8 +48,7 @@ final class MasterNode: Sendable {
     let routes: [String]
     let registry: AgentRegistry
     let placement: PlacementLoop
-    private let replicator: LocalReplicator
-    private let snapshotter: Snapshotter
+    let replication: Replication
 
     /// The port the API listens on (useful with port 0).
     var apiPort: Int { server.port }
@@ -43,32 +57,37 @@ final class MasterNode: Sendable {
         let logger = Logger(component: "master", minimumLevel: configuration.logLevel).with(["node": .string(configuration.id)])
         let store = StoreHandle(JobStore(limits: configuration.store))
         let metrics = MasterMetrics(store: store)
-        let recovered = try Recovery.open(dataDirectory: configuration.dataDirectory, fsync: configuration.fsync,
-                                          limits: configuration.store, logger: logger, onBatch: { metrics.observeBatch($0) })
-        store.replace(with: recovered.store)
-        return try MasterNode(configuration, recovered, store, metrics, logger)
+        let hooks = ApplyHooks()
+        let replication: Replication
+        if let cluster = configuration.cluster {
+            replication = .raft(try RaftCluster(cluster, store: store, logger: logger, onApplied: hooks.run))
+        } else {
+            let recovered = try Recovery.open(dataDirectory: configuration.dataDirectory, fsync: configuration.fsync,
+                                              limits: configuration.store, logger: logger, onBatch: { metrics.observeBatch($0) })
+            store.replace(with: recovered.store)
+            let log = recovered.log
+            let snapshotter = Snapshotter(lastSnapshotIndex: recovered.snapshotIndex, everyEntries: configuration.snapshotEveryEntries,
+                                          store: store, snapshots: recovered.snapshots, logger: logger,
+                                          truncateLog: { index in
+                                              do { try log.truncatePrefix(through: index) } catch {
+                                                  logger.error("WAL truncation failed", ["error": .string("\(error)")])
+                                              }
+                                          })
+            replication = .local(LocalReplicator(log: log, store: store, snapshotter: snapshotter, onApplied: hooks.run))
+        }
+        return try MasterNode(configuration, replication, hooks, store, metrics, logger)
     }
 
-    private init(_ configuration: Configuration, _ recovered: Recovery.Result, _ store: StoreHandle,
+    private init(_ configuration: Configuration, _ replication: Replication, _ hooks: ApplyHooks, _ store: StoreHandle,
                  _ metrics: MasterMetrics, _ logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         self.store = store
         self.metrics = metrics
-        let log = recovered.log
-        let snapshots = recovered.snapshots
-        snapshotter = Snapshotter(lastSnapshotIndex: recovered.snapshotIndex, everyEntries: configuration.snapshotEveryEntries,
-                                  store: store, snapshots: snapshots, logger: logger,
-                                  truncateLog: { index in
-                                      do { try log.truncatePrefix(through: index) } catch {
-                                          logger.error("WAL truncation failed", ["error": .string("\(error)")])
-                                      }
-                                  })
-        let events = EventLog(lastIndex: recovered.store.appliedIndex)
+        self.replication = replication
+        let replicator = replication.replicator
+        let events = EventLog(lastIndex: store.read { $0.appliedIndex })
         self.events = events
-        let hooks = ApplyHooks()
-        let replicator = LocalReplicator(log: log, store: store, snapshotter: snapshotter, onApplied: hooks.run)
-        self.replicator = replicator
         let nowMs: @Sendable () -> Int64 = { Timestamp.now().millisecondsSinceEpoch }
         let interval = configuration.heartbeatIntervalMilliseconds
         let registry = AgentRegistry(heartbeatIntervalMilliseconds: interval, versionBase: UInt64(nowMs()) << 16,
@@ -77,8 +96,11 @@ final class MasterNode: Sendable {
                                                                            store: $0, intervalMilliseconds: interval) }
                                      })
         self.registry = registry
+        let cluster: RaftCluster? = if case .raft(let c) = replication { c } else { nil }
+        let leadership = Leadership(cluster: cluster, selfName: configuration.id)
         let placement = PlacementLoop(store: store, registry: registry, replicator: replicator, scheduler: FirstFitScheduler(),
-                                      nowMs: nowMs, logger: logger, agentSilentAfterMs: Int64(3 * interval))
+                                      nowMs: nowMs, logger: logger, agentSilentAfterMs: Int64(3 * interval),
+                                      isLeader: { leadership.isLeader })
         self.placement = placement
         hooks.set { index, command, result in
             events.append(index: index, command: command, result: result)
@@ -94,16 +116,16 @@ final class MasterNode: Sendable {
         AgentsAPI(registry: registry, reports: ReportProcessor(store: store, replicator: replicator), placement: placement,
                   store: store, nowMs: nowMs).register(on: &router)
         EventsAPI(events: events).register(on: &router)
-        SystemAPI(nodeId: configuration.id, apiAddress: "\(configuration.apiHost):\(configuration.apiPort)",
-                  store: store, metrics: metrics).register(on: &router)
+        SystemAPI(leadership: leadership, store: store, metrics: metrics).register(on: &router)
         var http = configuration.http
         http.host = configuration.apiHost
         http.port = configuration.apiPort
         routes = router.routes.map { "\($0.method.rawValue) \($0.pattern)" }
-        server = try HTTPServer(configuration: http, handler: router)
+        server = try HTTPServer(configuration: http, handler: LeaderGate(router: router, leadership: leadership))
         try server.start()
+        leadership.setAPIAddress("\(configuration.apiHost == "0.0.0.0" ? "127.0.0.1" : configuration.apiHost):\(server.port)")
         logger.info("master serving", ["api": .string("\(configuration.apiHost):\(server.port)"),
-                                       "appliedIndex": .int(Int64(recovered.store.appliedIndex))])
+                                       "appliedIndex": .int(Int64(store.read { $0.appliedIndex }))])
     }
 
     /// Stops accepting, lets in-flight requests finish (their writes are durable before they
@@ -112,7 +134,10 @@ final class MasterNode: Sendable {
         placement.stop()
         registry.answerAllHeld()
         await server.shutdown(grace: grace)
-        replicator.close()
+        switch replication {
+        case .local(let r): r.close()
+        case .raft(let c): await c.stop()
+        }
         logger.info("master stopped")
     }
 }

@@ -36,7 +36,7 @@ struct APIHarness {
         var router = Router()
         JobsAPI(store: store, replicator: ImmediateReplicator(store: store, failure: failure), nowMs: { 1_700_000_000_000 },
                 newJobID: { ids.withLock { $0 += 1; return "job-\($0)" } }).register(on: &router)
-        SystemAPI(nodeId: "m1", apiAddress: "127.0.0.1:4700", store: store, metrics: MasterMetrics(store: store))
+        SystemAPI(leadership: Leadership(cluster: nil, selfName: "m1"), store: store, metrics: MasterMetrics(store: store))
             .register(on: &router)
         self.router = router
     }

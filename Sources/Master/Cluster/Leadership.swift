@@ -1,0 +1,116 @@
+import Model
+import Raft
+import Shared
+import Synchronization
+
+/// Who leads, as the API needs to know it: a single master always does; in a group, the Raft
+/// status says.
+final class Leadership: Sendable {
+    /// nil for a single master.
+    let cluster: RaftCluster?
+    let selfName: String
+    private let apiAddress = Mutex("")
+
+    init(cluster: RaftCluster?, selfName: String) {
+        self.cluster = cluster
+        self.selfName = selfName
+    }
+
+    func setAPIAddress(_ address: String) { apiAddress.withLock { $0 = address } }
+
+    var isLeader: Bool {
+        guard let c = cluster else { return true }
+        return c.replicator.status.role == .leader
+    }
+
+    /// The leader's client API address (`host:port`), nil while none is known.
+    var leaderAPI: String? {
+        guard let c = cluster else { return apiAddress.withLock { $0 } }
+        let leader = c.replicator.status.leader
+        return leader == 0 ? nil : c.apiAddress(of: leader)
+    }
+
+    /// Ready to serve: a leader is known and this master has applied all it knows committed.
+    var isReady: Bool {
+        guard let c = cluster else { return true }
+        let s = c.replicator.status
+        return s.leader != 0 && s.applied >= s.commit
+    }
+
+    /// `GET /v1/cluster`.
+    func clusterJSON(appliedIndex: UInt64) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("members")
+        w.beginArray()
+        switch cluster {
+        case nil:
+            member(&w, id: selfName, role: "leader", api: apiAddress.withLock { $0 })
+            w.endArray()
+            w.field("leader", selfName)
+            w.field("term", 0)
+            w.field("commitIndex", appliedIndex)
+            w.field("appliedIndex", appliedIndex)
+        case let c?:
+            let s = c.replicator.status
+            for id in s.voters.sorted(by: { (c.names[$0] ?? "") < (c.names[$1] ?? "") }) {
+                let role = id == s.leader ? "leader" : id == c.selfID ? s.role.rawValue : "follower"
+                member(&w, id: c.names[id] ?? String(id), role: role, api: c.apiAddress(of: id))
+            }
+            w.endArray()
+            if let name = c.names[s.leader] { w.field("leader", name) } else { w.key("leader"); w.null() }
+            w.field("self", selfName)
+            w.field("term", s.term)
+            w.field("commitIndex", s.commit)
+            w.field("appliedIndex", s.applied)
+        }
+        w.endObject()
+        return w.bytes
+    }
+
+    private func member(_ w: inout JSONWriter, id: String, role: String, api: String?) {
+        w.beginObject()
+        w.field("id", id)
+        w.field("role", role)
+        if let api { w.field("apiAddress", api) }
+        w.endObject()
+    }
+}
+
+/// In front of the router on a replicated master: a follower redirects (307) everything but
+/// health, metrics, the cluster view and reads that ask for `stale=true` to the leader, so
+/// writes and reads are served by the one master whose store is current.
+struct LeaderGate: HTTPHandler {
+    let router: Router
+    let leadership: Leadership
+
+    func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        if leadership.isLeader || Self.servedAnywhere(request) {
+            router.handle(request, respond: respond)
+            return
+        }
+        guard let leader = leadership.leaderAPI else {
+            var r = APIError(.unavailable, "no leader is known yet; retry shortly").response
+            r.headers.set("Retry-After", "1")
+            respond(r)
+            return
+        }
+        var r = APIError(Code.redirect, "this master is a follower; the leader is \(leader)").response
+        r.headers.set("Location", "http://\(leader)\(request.target)")
+        respond(r)
+    }
+
+    static func servedAnywhere(_ request: HTTPRequest) -> Bool {
+        switch request.path {
+        case "/healthz", "/readyz", "/metrics", "/v1/cluster": return true
+        default: return request.method == .GET && request.queryValue("stale") == "true"
+        }
+    }
+
+    private typealias Code = APIError.Code
+}
+
+extension APIError.Code {
+    /// 307 to the leader, with an envelope saying so.
+    static let redirect = APIError.Code("not_leader", status: 307)
+}
