@@ -27,7 +27,7 @@ struct AgentsAPI: Sendable {
     private func registerAgent(_ request: HTTPRequest) -> HTTPResponse {
         do {
             let registration = try AgentRegistration(json: try RequestBody.json(request))
-            if try registry.register(registration, nowMs: nowMs()) { placement.trigger() }
+            if try registry.register(registration, nowMs: nowMs()) { placement.trigger(.capacity) }
             var w = JSONWriter()
             w.beginObject()
             w.field("id", registration.id)
@@ -55,7 +55,7 @@ struct AgentsAPI: Sendable {
             respond(APIError(.notFound, "agent \(agentId) is not registered; register again").response)
             return
         }
-        if beat.healthy && !wasSchedulable { placement.trigger() }
+        if beat.healthy && !wasSchedulable { placement.trigger(.capacity) }
     }
 
     private func list() -> HTTPResponse {
@@ -85,7 +85,7 @@ struct AgentsAPI: Sendable {
         default: return APIError.invalid("enabled", "must be true or false").response
         }
         guard registry.setDrain(agentId, enabled) else { return APIError(.notFound, "agent \(agentId) not found").response }
-        if !enabled { placement.trigger() }
+        if !enabled { placement.trigger(.capacity) }
         return get(agentId)
     }
 

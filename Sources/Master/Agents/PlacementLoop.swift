@@ -20,6 +20,20 @@ final class PlacementLoop: Sendable {
         var running = false
         var lastUnplaced: [String: [String: Int]] = [:]
         var stopped = false
+        /// The last iteration left tasks it could not place. Until capacity changes (an agent
+        /// comes, a task ends) new work only waits for the next tick: placing it would fail
+        /// the same way, and trying on every submit costs a scan per job.
+        var blocked = false
+    }
+
+    /// Why an iteration is wanted.
+    enum Reason {
+        /// More tasks to place (a job submitted or scaled up).
+        case newWork
+        /// Room may have appeared: an agent registered or recovered, a task ended, a drain ended.
+        case capacity
+        /// The periodic tick.
+        case tick
     }
 
     private let queue = DispatchQueue(label: "fuller.placement")
@@ -60,14 +74,16 @@ final class PlacementLoop: Sendable {
     private func scheduleTick() {
         queue.asyncAfter(deadline: .now() + .milliseconds(tickMilliseconds)) { [self] in
             guard !state.withLock({ $0.stopped }) else { return }
-            if store.read({ $0.pendingCount }) > 0 { trigger() }
+            if store.read({ $0.pendingCount }) > 0 { trigger(.tick) }
             scheduleTick()
         }
     }
 
     /// Asks for an iteration soon; many requests while one runs make one more, not many.
-    func trigger() {
+    func trigger(_ reason: Reason) {
         let start = state.withLock { s -> Bool in
+            if reason != .newWork { s.blocked = false }
+            if s.blocked { return false }
             s.requested = true
             guard !s.running else { return false }
             s.running = true
@@ -96,7 +112,10 @@ final class PlacementLoop: Sendable {
         let input = store.read { s in Self.input(store: s, agents: agents, nowMs: now, silentAfterMs: agentSilentAfterMs, limit: batchMax) }
         guard !input.pending.isEmpty else { return }
         let plan = scheduler.schedule(input)
-        state.withLock { $0.lastUnplaced = plan.unplaced }
+        state.withLock { s in
+            s.lastUnplaced = plan.unplaced
+            s.blocked = !plan.unplaced.isEmpty
+        }
         guard !plan.placements.isEmpty else { return }
         let done = DispatchGroup()
         for placement in plan.placements {

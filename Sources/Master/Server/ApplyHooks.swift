@@ -15,7 +15,7 @@ final class ApplyHooks: Sendable {
 
     struct Reaction: Equatable {
         var agents: Set<String> = []
-        var schedule = false
+        var schedule: PlacementLoop.Reason?
     }
 
     /// Which agents must hear about a command's effect, and whether placement may have work.
@@ -26,11 +26,11 @@ final class ApplyHooks: Sendable {
         case .task(let task):
             if let agent = task.agentId { reaction.agents.insert(agent) }
             // A finished task frees capacity and may have a replacement waiting.
-            reaction.schedule = task.isFinished || task.state == .accepted
+            if task.isFinished { reaction.schedule = .capacity } else if task.state == .accepted { reaction.schedule = .newWork }
         case .job(let job, let replayed):
             guard !replayed else { break }
-            reaction.schedule = true
-            if case .createJob = command { break }
+            if case .createJob = command { reaction.schedule = .newWork; break }
+            reaction.schedule = .capacity   // a kill or a scale-down frees room; a scale-up adds work
             reaction.agents = store.read { s in Set(s.tasks(ofJob: job.id).compactMap { $0.isFinished ? nil : $0.agentId }) }
         }
         return reaction

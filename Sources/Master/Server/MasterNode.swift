@@ -106,7 +106,7 @@ final class MasterNode: Sendable {
             events.append(index: index, command: command, result: result)
             let reaction = ApplyHooks.reaction(to: command, result: result, store: store)
             if !reaction.agents.isEmpty { registry.notify(reaction.agents) }
-            if reaction.schedule { placement.trigger() }
+            if let reason = reaction.schedule { placement.trigger(reason) }
         }
         var router = Router()
         router.observer = { o in
