@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Shared
 
 /// `fuller-master`: the master server and the command-line client.
@@ -27,4 +28,8 @@ do {
     FileHandle.standardError.write(Data("fuller-master: \(error)\n".utf8))
     status = 2
 }
-exit(status)
+// `_exit` after the explicit shutdown above: background threads (the Raft loop, peer senders,
+// timers) may still be winding down, and running the process's exit-time teardown under them
+// has crashed the process after a clean stop. Everything durable is already on disk.
+fflush(nil)   // all C streams (the CLI prints through stdout)
+_exit(status)

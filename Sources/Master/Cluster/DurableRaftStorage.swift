@@ -106,7 +106,12 @@ final class DurableRaftStorage: RaftLogStorage {
             }
             if ready.mustSync || !ready.entries.isEmpty { try s.wal.sync() }
             if let hard = ready.hardState {
-                try s.hardStateFile.save(StoredHardState(term: hard.term, vote: hard.vote, commit: hard.commit))
+                // Term and vote must be durable before anything that depends on them is sent;
+                // the commit index need not be (a restarted node learns it again from the
+                // leader), so a change of commit alone costs no write and no fsync.
+                if hard.term != s.hard.term || hard.vote != s.hard.vote {
+                    try s.hardStateFile.save(StoredHardState(term: hard.term, vote: hard.vote, commit: hard.commit))
+                }
                 s.hard = hard
             }
         }
