@@ -141,20 +141,24 @@ final class RaftReplicator: Replicator {
             if tick { l.node.tick() }
             for m in input.messages { l.node.step(m) }
             for (metadata, data) in input.compactions { try compact(&l, metadata, data) }
-            for p in input.proposals { propose(&l, p.data, p.completion) }
+            proposeAll(&l, input.proposals)
             while l.node.hasReady { try handle(&l, l.node.ready()) }
             maybeSnapshot(&l)
         }
     }
 
-    private func propose(_ l: inout LoopState, _ data: [UInt8], _ completion: @escaping @Sendable (Result<CommandResult, ProposeError>) -> Void) {
+    /// Everything queued since the last step goes into the log as one batch: one append per
+    /// follower, one fsync.
+    private func proposeAll(_ l: inout LoopState, _ proposals: [(data: [UInt8], completion: @Sendable (Result<CommandResult, ProposeError>) -> Void)]) {
+        guard !proposals.isEmpty else { return }
         do {
-            let (index, term) = try l.node.propose(data)
-            l.pending[index] = (term, completion)
-        } catch .busy {
-            completion(.failure(.overloaded))
+            let placed = try l.node.propose(batch: proposals.map(\.data))
+            for (p, slot) in zip(proposals, placed) {
+                if let (index, term) = slot { l.pending[index] = (term, p.completion) } else { p.completion(.failure(.overloaded)) }
+            }
         } catch {
-            completion(.failure(.notLeader(leaderAPI: leaderAPI(l.node.leader))))
+            let leader = leaderAPI(l.node.leader)
+            for p in proposals { p.completion(.failure(.notLeader(leaderAPI: leader))) }
         }
     }
 

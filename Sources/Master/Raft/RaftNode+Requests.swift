@@ -33,6 +33,30 @@ extension RaftNode {
         return (log.lastIndex, term)
     }
 
+    /// Appends several entries at once (leader only): one append per follower carries them all,
+    /// instead of one per entry. Entries past the uncommitted-bytes limit are refused; the
+    /// result has one element per datum, in order: its index and term, or nil when refused.
+    public mutating func propose(batch: [[UInt8]]) throws(RaftError) -> [(index: UInt64, term: UInt64)?] {
+        guard role == .leader else { throw .notLeader(leader: leader) }
+        guard transferTarget == 0 else { throw .transferInProgress }
+        var accepted: [Entry] = []
+        var results: [(index: UInt64, term: UInt64)?] = []
+        var bytes = 0
+        for data in batch {
+            let entry = Entry(term: term, index: 0, data: data)
+            let total = uncommittedBytes + bytes
+            if total > 0 && total + entry.byteCount > config.uncommittedBytesMax {
+                results.append(nil)
+                continue
+            }
+            bytes += entry.byteCount
+            accepted.append(entry)
+            results.append((log.lastIndex + UInt64(accepted.count), term))
+        }
+        if !accepted.isEmpty { appendLocal(accepted) }
+        return results
+    }
+
     /// Refuses with `.busy` past the uncommitted-bytes limit (one entry is always allowed, so
     /// an entry larger than the limit is not stuck forever).
     func checkRoom(bytes: Int) throws(RaftError) {
