@@ -48,7 +48,13 @@ final class PeerTransport: Sendable {
     }
 
     let selfId: String
-    let apiAddress: String
+    /// This master's client API address, sent with every batch; set again once the API
+    /// listens, as `--api HOST:0` learns its port only then.
+    private let apiAddressBox: Mutex<String>
+    var apiAddress: String {
+        get { apiAddressBox.withLock { $0 } }
+        set { apiAddressBox.withLock { $0 = newValue } }
+    }
     let configuration: Configuration
     private let peers = Mutex<(byID: [String: Peer], stopped: Bool)>(([:], false))
     private let deliver: @Sendable (_ from: String, _ apiAddress: String?, _ frames: [[UInt8]]) -> Void
@@ -57,7 +63,7 @@ final class PeerTransport: Sendable {
     init(selfId: String, apiAddress: String = "", peerURLs: [String: String], configuration: Configuration = Configuration(),
          deliver: @escaping @Sendable (_ from: String, _ apiAddress: String?, _ frames: [[UInt8]]) -> Void) throws {
         self.selfId = selfId
-        self.apiAddress = apiAddress
+        apiAddressBox = Mutex(apiAddress)
         self.configuration = configuration
         self.deliver = deliver
         for (id, url) in peerURLs where id != selfId { try setPeer(id, url: url) }

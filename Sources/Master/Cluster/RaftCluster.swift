@@ -91,6 +91,12 @@ final class RaftCluster: Sendable {
     /// The API address of `id`, if it has sent us anything (or is this master).
     func apiAddress(of id: NodeID) -> String? { box.apis.withLock { $0[id] } }
 
+    /// This master's client API address, once the API listens (its port may have been 0).
+    func setAPIAddress(_ address: String) {
+        box.apis.withLock { $0[selfID] = address }
+        transport.apiAddress = address
+    }
+
     /// A member's name, if this master has heard of it.
     func name(of id: NodeID) -> String? { directory.name(of: id) }
 

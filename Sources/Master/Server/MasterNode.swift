@@ -127,7 +127,9 @@ final class MasterNode: Sendable {
         routes = router.routes.map { "\($0.method.rawValue) \($0.pattern)" }
         server = try HTTPServer(configuration: http, handler: LeaderGate(router: router, leadership: leadership))
         try server.start()
-        leadership.setAPIAddress("\(configuration.apiHost == "0.0.0.0" ? "127.0.0.1" : configuration.apiHost):\(server.port)")
+        let apiAddress = "\(configuration.apiHost == "0.0.0.0" ? "127.0.0.1" : configuration.apiHost):\(server.port)"
+        leadership.setAPIAddress(apiAddress)
+        cluster?.setAPIAddress(apiAddress)
         logger.info("master serving", ["api": .string("\(configuration.apiHost):\(server.port)"),
                                        "appliedIndex": .int(Int64(store.read { $0.appliedIndex }))])
     }
