@@ -165,6 +165,9 @@ final class RaftReplicator: Replicator {
             l.pending[index] = (term, completion)
         } catch .busy {
             completion(.failure(.overloaded))
+        } catch .transferInProgress {
+            // Leadership is being handed over; the client retries at the new leader.
+            completion(.failure(.notLeader(leaderAPI: nil)))
         } catch {
             completion(.failure(.notLeader(leaderAPI: leaderAPI(l.node.leader))))
         }

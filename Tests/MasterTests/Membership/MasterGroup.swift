@@ -15,21 +15,25 @@ final class MasterGroup: @unchecked Sendable {
     static let spec = #"{"name":"m","owner":"o","type":"batch","container":{"image":"i","resources":{"cpu":1,"memoryMB":64}},"batch":{"size":1}}"#
 
     /// Starts `names` as a fresh group (each bootstraps with the same `--peers`).
-    init(names: [String]) throws {
+    let extraArguments: [String]
+
+    init(names: [String], extraArguments: [String] = []) throws {
         directory = try TemporaryDirectory()
+        self.extraArguments = extraArguments
         for name in names { peerPorts[name] = try freePort() }
         for name in names { _ = try start(name, join: false) }
     }
 
     func peerAddress(_ name: String) -> String { "127.0.0.1:\(peerPorts[name]!)" }
 
-    /// Starts `name`; `--peers` lists every master started so far plus this one.
+    /// Starts (or restarts) `name`; `--peers` lists `peers`, by default every master started so
+    /// far plus this one.
     @discardableResult
-    func start(_ name: String, join: Bool) throws -> String {
+    func start(_ name: String, join: Bool, peers: [String]? = nil) throws -> String {
         if peerPorts[name] == nil { peerPorts[name] = try freePort() }
-        let peers = peerPorts.keys.sorted().map { "\($0)=\(peerAddress($0))" }.joined(separator: ",")
+        let list = (peers ?? peerPorts.keys.sorted()).map { "\($0)=\(peerAddress($0))" }.joined(separator: ",")
         processes[name] = try MasterProcess(dataDirectory: directory.path + "/" + name, extraArguments:
-            ["--id", name, "--peers", peers, "--fsync=false"] + (join ? ["--join"] : []))
+            ["--id", name, "--peers", list, "--fsync=false"] + extraArguments + (join ? ["--join"] : []))
         return name
     }
 

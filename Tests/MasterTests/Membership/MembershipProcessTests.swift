@@ -10,10 +10,12 @@ import TestSupport
 @Suite(.serialized) struct MembershipProcessTests {
     @Test(.timeLimit(.minutes(2)))
     func growToFourThenRemoveTheLeaderWhileWritesContinue() async throws {
-        let group = try MasterGroup(names: ["m1", "m2", "m3"])
+        // Snapshots every few entries: m4 catches up from one, and learns addresses from it.
+        let group = try MasterGroup(names: ["m1", "m2", "m3"], extraArguments: ["--snapshot-every", "4"])
         defer { group.stop() }
         let first = try await group.leader()
         let j1 = try group.submit("before")
+        for i in 0..<8 { _ = try group.submit("filler-\(i)") }
 
         let m4 = try group.start("m4", join: true)
         let add = try runCLI(["cluster", "add", "m4", group.peerAddress("m4"), "--server", group.url(first)])
@@ -25,6 +27,15 @@ import TestSupport
         let view = try group.clusterView(first)
         #expect(view.voters == ["m1", "m2", "m3", "m4"])
         #expect(view.peerAddresses["m4"] == group.peerAddress("m4"))
+
+        // A master restarted with its original --peers still reaches m4: the address is in its log.
+        let follower = ["m1", "m2", "m3"].first { $0 != first }!
+        group.processes[follower]!.kill(SIGKILL)
+        try group.start(follower, join: false, peers: ["m1", "m2", "m3"])
+        try await eventually("\(follower) knows m4's address") {
+            (try? group.clusterView(follower))?.peerAddresses["m4"] == group.peerAddress("m4")
+        }
+        try await eventually("\(follower) caught up") { try group.get(follower, "/v1/jobs/\(j2)?stale=true").status == 200 }
 
         // Removing the leader: it hands over, and the CLI follows the 307 to the new leader.
         let remove = try runCLI(["cluster", "remove", first, "--server", group.url(first)])
