@@ -98,6 +98,8 @@ struct JobsAPI: Sendable {
                 var w = JSONWriter(capacity: 512)
                 Rendering.task(task, to: &w)
                 respond(Rendering.json(status == 201 ? 200 : status, w.bytes))
+            case .success(.master):
+                preconditionFailure("a job command applied as a membership record")
             }
         }
     }

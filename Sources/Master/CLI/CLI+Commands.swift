@@ -44,6 +44,13 @@ extension CLI {
     ])
 
     static let agents = CommandSpec("agents", summary: "List the agents known to the master.", flags: clientFlags)
-    static let cluster = CommandSpec("cluster", summary: "Show the masters, the leader, term and log indexes.",
-                                     flags: clientFlags)
+    static let cluster = CommandSpec("cluster", summary: "Show the masters, the leader, term and log indexes; add or remove a master.",
+                                     flags: clientFlags, subcommands: [
+        CommandSpec("add", summary: "Add a master (started with serve --join) to the group; it votes once caught up.", positionals: [
+            Positional("ID", help: "The new master's --id."),
+            Positional("PEER-ADDRESS", help: "Where it listens for its peers, HOST:PORT."),
+        ]),
+        CommandSpec("remove", summary: "Remove a master from the group (the leader hands over first).",
+                    positionals: [Positional("ID", help: "The master's id.")]),
+    ], runsWithoutSubcommand: true)
 }

@@ -1,7 +1,7 @@
 import Shared
 
 /// The client verbs of `fuller-master`: `job submit|list|status|kill|scale`, `task list|kill`,
-/// `agents` and `cluster`. Each sends requests to a master's v1 API and prints a table, or the
+/// `agents` and `cluster [add|remove]`. Each sends requests to a master's v1 API and prints a table, or the
 /// server's JSON with `--json`.
 ///
 /// Mounting: the integrator's root command lists `CLI.commands` among its subcommands and, when
@@ -33,6 +33,8 @@ enum CLI {
             case "task kill": try TaskVerbs.kill(context)
             case "agents": try ClusterVerbs.agents(context)
             case "cluster": try ClusterVerbs.cluster(context)
+            case "cluster add": try ClusterVerbs.add(context)
+            case "cluster remove": try ClusterVerbs.remove(context)
             case let other: preconditionFailure("no client verb \"\(other)\"")
             }
             return 0

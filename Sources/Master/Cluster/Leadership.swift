@@ -53,12 +53,15 @@ final class Leadership: Sendable {
             w.field("appliedIndex", appliedIndex)
         case let c?:
             let s = c.replicator.status
-            for id in s.voters.sorted(by: { (c.names[$0] ?? "") < (c.names[$1] ?? "") }) {
-                let role = id == s.leader ? "leader" : id == c.selfID ? s.role.rawValue : "follower"
-                member(&w, id: c.names[id] ?? String(id), role: role, api: c.apiAddress(of: id))
+            let peers = c.directory.addresses
+            let members = (s.voters + s.learners).map { ($0, c.name(of: $0) ?? String($0)) }.sorted { $0.1 < $1.1 }
+            for (id, name) in members {
+                let role = s.learners.contains(id) ? "learner"
+                    : id == s.leader ? "leader" : id == c.selfID ? s.role.rawValue : "follower"
+                member(&w, id: name, role: role, api: c.apiAddress(of: id), peer: peers[name])
             }
             w.endArray()
-            if let name = c.names[s.leader] { w.field("leader", name) } else { w.key("leader"); w.null() }
+            if let name = c.name(of: s.leader) { w.field("leader", name) } else { w.key("leader"); w.null() }
             w.field("self", selfName)
             w.field("term", s.term)
             w.field("commitIndex", s.commit)
@@ -68,11 +71,12 @@ final class Leadership: Sendable {
         return w.bytes
     }
 
-    private func member(_ w: inout JSONWriter, id: String, role: String, api: String?) {
+    private func member(_ w: inout JSONWriter, id: String, role: String, api: String?, peer: String? = nil) {
         w.beginObject()
         w.field("id", id)
         w.field("role", role)
         if let api { w.field("apiAddress", api) }
+        if let peer { w.field("peerAddress", peer) }
         w.endObject()
     }
 }

@@ -9,8 +9,12 @@ import Synchronization
 /// queue is full, or a batch cannot be delivered, messages are dropped: Raft treats the network
 /// as lossy and retransmits, so the transport never blocks the node and never buffers without
 /// bound. Frames in a body: `u32 little-endian length | bytes`, repeated.
+///
+/// Peers can be added and removed while running (a master joining or leaving the group), up to
+/// `peersMax`; a removed or replaced peer's sender thread ends after its current batch.
 final class PeerTransport: Sendable {
     struct Configuration: Sendable {
+        var peersMax = 16
         var queuedBytesMax = 16 << 20
         var batchBytesMax = 4 << 20
         var requestTimeout: Duration = .seconds(5)
@@ -24,48 +28,81 @@ final class PeerTransport: Sendable {
 
     private final class Peer: Sendable {
         let id: String
+        let url: String
         let client: HTTPClient
         let queue = Mutex<(frames: [[UInt8]], bytes: Int, stopped: Bool)>(([], 0, false))
         let wake = DispatchSemaphore(value: 0)
         let dropped = Atomic<Int>(0)
 
-        init(id: String, client: HTTPClient) {
+        init(id: String, url: String, client: HTTPClient) {
             self.id = id
+            self.url = url
             self.client = client
+        }
+
+        func stop() {
+            queue.withLock { $0.stopped = true }
+            wake.signal()
+            client.shutdown()
         }
     }
 
     let selfId: String
-    let apiAddress: String
+    /// This master's client API address, sent with every batch; set again once the API
+    /// listens, as `--api HOST:0` learns its port only then.
+    private let apiAddressBox: Mutex<String>
+    var apiAddress: String {
+        get { apiAddressBox.withLock { $0 } }
+        set { apiAddressBox.withLock { $0 = newValue } }
+    }
     let configuration: Configuration
-    private let peers: [String: Peer]
+    private let peers = Mutex<(byID: [String: Peer], stopped: Bool)>(([:], false))
     private let deliver: @Sendable (_ from: String, _ apiAddress: String?, _ frames: [[UInt8]]) -> Void
 
     /// `peerURLs`: every other master's peer address (`http://host:port`) by id.
     init(selfId: String, apiAddress: String = "", peerURLs: [String: String], configuration: Configuration = Configuration(),
          deliver: @escaping @Sendable (_ from: String, _ apiAddress: String?, _ frames: [[UInt8]]) -> Void) throws {
         self.selfId = selfId
-        self.apiAddress = apiAddress
+        apiAddressBox = Mutex(apiAddress)
         self.configuration = configuration
         self.deliver = deliver
-        var peers: [String: Peer] = [:]
-        for (id, url) in peerURLs where id != selfId {
-            var client = HTTPClient.Configuration()
-            client.requestTimeout = configuration.requestTimeout
-            client.maxConnections = 2
-            peers[id] = Peer(id: id, client: try HTTPClient(url: url, configuration: client))
-        }
-        self.peers = peers
-        for peer in peers.values {
-            let thread = Thread { [self] in self.senderLoop(peer) }
-            thread.name = "fuller-peer-\(peer.id)"
-            thread.start()
-        }
+        for (id, url) in peerURLs where id != selfId { try setPeer(id, url: url) }
     }
+
+    /// Adds `id` at `url` (`http://host:port`), or moves it there; a no-op when nothing changes.
+    /// Throws `PeerTransportError.tooManyPeers` past `peersMax`.
+    func setPeer(_ id: String, url: String) throws {
+        guard id != selfId else { return }
+        var client = HTTPClient.Configuration()
+        client.requestTimeout = configuration.requestTimeout
+        client.maxConnections = 2
+        let peer = Peer(id: id, url: url, client: try HTTPClient(url: url, configuration: client))
+        let (started, replaced) = try peers.withLock { p throws -> (Bool, Peer?) in
+            if p.stopped || p.byID[id]?.url == url { return (false, nil) }
+            guard p.byID[id] != nil || p.byID.count < configuration.peersMax else {
+                throw PeerTransportError.tooManyPeers(configuration.peersMax)
+            }
+            let old = p.byID.updateValue(peer, forKey: id)
+            return (true, old)
+        }
+        replaced?.stop()
+        guard started else { return peer.client.shutdown() }
+        let thread = Thread { [self] in self.senderLoop(peer) }
+        thread.name = "fuller-peer-\(id)"
+        thread.start()
+    }
+
+    /// Stops sending to `id` (it left the group).
+    func removePeer(_ id: String) {
+        peers.withLock { $0.byID.removeValue(forKey: id) }?.stop()
+    }
+
+    /// The peers messages can be sent to, with their URLs.
+    var peerURLs: [String: String] { peers.withLock { $0.byID.mapValues(\.url) } }
 
     /// Queues `frame` for `peer`; drops it (and counts the drop) when the queue is full.
     func send(to peer: String, _ frame: [UInt8]) {
-        guard let p = peers[peer] else { return }
+        guard let p = peers.withLock({ $0.byID[peer] }) else { return }
         let accepted = p.queue.withLock { q -> Bool in
             guard !q.stopped, q.bytes + frame.count <= configuration.queuedBytesMax else { return false }
             q.frames.append(frame)
@@ -76,14 +113,14 @@ final class PeerTransport: Sendable {
     }
 
     /// Messages dropped for `peer` because its queue was full or delivery failed.
-    func droppedCount(_ peer: String) -> Int { peers[peer]?.dropped.load(ordering: .relaxed) ?? 0 }
+    func droppedCount(_ peer: String) -> Int { peers.withLock { $0.byID[peer] }?.dropped.load(ordering: .relaxed) ?? 0 }
 
     func stop() {
-        for peer in peers.values {
-            peer.queue.withLock { $0.stopped = true }
-            peer.wake.signal()
-            peer.client.shutdown()
+        let all = peers.withLock { p -> [Peer] in
+            p.stopped = true
+            return Array(p.byID.values)
         }
+        for peer in all { peer.stop() }
     }
 
     /// The receiving side: mount on the peer port's router.
@@ -158,5 +195,15 @@ final class PeerTransport: Sendable {
             offset += length
         }
         return frames
+    }
+}
+
+enum PeerTransportError: Error, CustomStringConvertible {
+    case tooManyPeers(Int)
+
+    var description: String {
+        switch self {
+        case .tooManyPeers(let max): "the transport already has \(max) peers, its limit"
+        }
     }
 }

@@ -20,6 +20,9 @@ final class RaftCluster: Sendable {
         var dataDirectory: String
         var fsync = true
         var snapshotEveryEntries: UInt64 = 50_000
+        /// Join a running group (`--join`) instead of bootstrapping one: start with no voters and
+        /// wait for the leader to add this master (`POST /v1/cluster/members`).
+        var join = false
         var tick: Duration = .milliseconds(100)
     }
 
@@ -27,27 +30,30 @@ final class RaftCluster: Sendable {
     let transport: PeerTransport
     let peerServer: HTTPServer
     let selfID: NodeID
-    /// Member names by node id, for display.
-    let names: [NodeID: String]
+    let selfName: String
+    /// Member names and peer addresses, from `--peers` and the store.
+    let directory: PeerDirectory
     private let box: Box
 
     init(_ c: Configuration, store: StoreHandle, logger: Logger,
          onApplied: @escaping @Sendable (UInt64, Command, CommandResult) -> Void) throws {
-        let names = Dictionary(uniqueKeysWithValues: c.members.keys.map { (Self.nodeID($0), $0) })
-        precondition(names.count == c.members.count, "two member names hash to one node id")
-        self.names = names
+        let directory = PeerDirectory(selfName: c.name, configured: c.members, store: store, logger: logger)
+        self.directory = directory
         selfID = Self.nodeID(c.name)
+        selfName = c.name
         let box = Box()
         self.box = box
         box.apis.withLock { $0[Self.nodeID(c.name)] = c.apiAddress }
-        let urls = c.members.filter { $0.key != c.name }.mapValues { "http://\($0)" }
-        transport = try PeerTransport(selfId: c.name, apiAddress: c.apiAddress, peerURLs: urls) { from, api, frames in
+        transport = try PeerTransport(selfId: c.name, apiAddress: c.apiAddress, peerURLs: [:]) { from, api, frames in
+            directory.noteName(from)
             if let api, !api.isEmpty { box.apis.withLock { $0[Self.nodeID(from)] = api } }
             box.replicator.withLock { $0 }?.receive(frames)
         }
+        directory.attach(transport)
         try FileManager.default.createDirectory(atPath: c.dataDirectory, withIntermediateDirectories: true)
         let storage = try DurableRaftStorage(directory: c.dataDirectory, fsync: c.fsync)
-        var raft = RaftConfig(id: selfID, initialVoters: names.keys.sorted(), seed: UInt64.random(in: 1...UInt64.max))
+        let voters = c.join ? [] : c.members.keys.map(Self.nodeID).sorted()
+        var raft = RaftConfig(id: selfID, initialVoters: voters, seed: UInt64.random(in: 1...UInt64.max))
         raft.heartbeatTicks = 1
         raft.electionTicksMin = 5
         raft.electionTicksMax = 10
@@ -55,10 +61,17 @@ final class RaftCluster: Sendable {
         replicator = try RaftReplicator(
             configuration: RaftReplicator.Configuration(raft: raft, tick: c.tick, snapshotEveryEntries: c.snapshotEveryEntries),
             storage: storage, store: store, logger: logger,
-            send: { m in if let to = names[m.to] { transport.send(to: to, RaftWire.encode(m)) } },
-            leaderAPI: { id in box.apis.withLock { $0[id] } }, onApplied: onApplied)
+            send: { m in if let to = directory.name(of: m.to) { transport.send(to: to, RaftWire.encode(m)) } },
+            leaderAPI: { id in box.apis.withLock { $0[id] } },
+            onApplied: { index, command, result in
+                if case .master = result { directory.sync() }
+                onApplied(index, command, result)
+            },
+            onRestored: { directory.sync() })
         let replicator = self.replicator
         box.replicator.withLock { $0 = replicator }
+        // The store now holds what the latest snapshot recorded; entries replayed later sync again.
+        directory.sync()
         var router = Router()
         transport.register(on: &router)
         var http = HTTPServer.Configuration(host: c.peerHost, port: c.peerPort)
@@ -77,6 +90,15 @@ final class RaftCluster: Sendable {
 
     /// The API address of `id`, if it has sent us anything (or is this master).
     func apiAddress(of id: NodeID) -> String? { box.apis.withLock { $0[id] } }
+
+    /// This master's client API address, once the API listens (its port may have been 0).
+    func setAPIAddress(_ address: String) {
+        box.apis.withLock { $0[selfID] = address }
+        transport.apiAddress = address
+    }
+
+    /// A member's name, if this master has heard of it.
+    func name(of id: NodeID) -> String? { directory.name(of: id) }
 
     func stop() async {
         replicator.stop()

@@ -34,41 +34,51 @@ final class RaftReplicator: Replicator {
         var commit: UInt64 = 0
         var applied: UInt64 = 0
         var voters: [NodeID] = []
+        var learners: [NodeID] = []
+        /// The last configuration entry is not committed yet.
+        var membershipChangePending = false
     }
 
-    private struct Inbox {
+    struct Inbox {
         var messages: [Message] = []
         var proposals: [(data: [UInt8], completion: @Sendable (Result<CommandResult, ProposeError>) -> Void)] = []
         var compactions: [(SnapshotMetadata, [UInt8])] = []
+        var controls: [Control] = []
         var stopped = false
     }
 
-    private struct LoopState: ~Copyable {
+    struct LoopState: ~Copyable {
         var node: RaftNode
         var pending: [UInt64: (term: UInt64, completion: @Sendable (Result<CommandResult, ProposeError>) -> Void)] = [:]
+        /// Proposed configuration entries by index, answered when they are applied.
+        var pendingConf: [UInt64: (term: UInt64, completion: @Sendable (Result<Void, MembershipError>) -> Void)] = [:]
         var lastSnapshotIndex: UInt64
         var snapshotting = false
     }
 
     let configuration: Configuration
-    private let inbox = Mutex(Inbox())
-    private let wake = DispatchSemaphore(value: 0)
+    let inbox = Mutex(Inbox())
+    let wake = DispatchSemaphore(value: 0)
     private let loop: Mutex<LoopState>
     private let statusBox = Mutex(Status())
     private let storage: DurableRaftStorage
     private let store: StoreHandle
     private let onApplied: @Sendable (UInt64, Command, CommandResult) -> Void
     private let send: @Sendable (Message) -> Void
-    private let leaderAPI: @Sendable (NodeID) -> String?
-    private let logger: Logger
+    let leaderAPI: @Sendable (NodeID) -> String?
+    let logger: Logger
+    /// Called on the loop thread after a snapshot from the leader replaced the store.
+    private let onRestored: @Sendable () -> Void
     private let finished = DispatchSemaphore(value: 0)
 
     /// Recovers the store from the latest snapshot (the entries after it are applied by the
     /// loop as the node hands them back) and starts the loop.
     init(configuration: Configuration, storage: DurableRaftStorage, store: StoreHandle, logger: Logger,
          send: @escaping @Sendable (Message) -> Void, leaderAPI: @escaping @Sendable (NodeID) -> String?,
-         onApplied: @escaping @Sendable (UInt64, Command, CommandResult) -> Void) throws {
+         onApplied: @escaping @Sendable (UInt64, Command, CommandResult) -> Void,
+         onRestored: @escaping @Sendable () -> Void = {}) throws {
         self.configuration = configuration
+        self.onRestored = onRestored
         self.storage = storage
         self.store = store
         self.logger = logger
@@ -118,7 +128,7 @@ final class RaftReplicator: Replicator {
             let now = DispatchTime.now().uptimeNanoseconds
             if now < nextTick { _ = wake.wait(timeout: .now() + .nanoseconds(Int(nextTick - now))) }
             let input = inbox.withLock { i -> Inbox in
-                defer { i.messages = []; i.proposals = []; i.compactions = [] }
+                defer { i.messages = []; i.proposals = []; i.compactions = []; i.controls = [] }
                 return i
             }
             if input.stopped { shutDown(); return }
@@ -142,6 +152,8 @@ final class RaftReplicator: Replicator {
             for m in input.messages { l.node.step(m) }
             for (metadata, data) in input.compactions { try compact(&l, metadata, data) }
             proposeAll(&l, input.proposals)
+            for c in input.controls { control(&l, c) }
+            if tick { promoteCaughtUpLearner(&l) }
             while l.node.hasReady { try handle(&l, l.node.ready()) }
             maybeSnapshot(&l)
         }
@@ -156,6 +168,9 @@ final class RaftReplicator: Replicator {
             for (p, slot) in zip(proposals, placed) {
                 if let (index, term) = slot { l.pending[index] = (term, p.completion) } else { p.completion(.failure(.overloaded)) }
             }
+        } catch .transferInProgress {
+            // Leadership is being handed over; the clients retry at the new leader.
+            for p in proposals { p.completion(.failure(.notLeader(leaderAPI: nil))) }
         } catch {
             let leader = leaderAPI(l.node.leader)
             for p in proposals { p.completion(.failure(.notLeader(leaderAPI: leader))) }
@@ -168,6 +183,7 @@ final class RaftReplicator: Replicator {
         if let snap = ready.snapshot {
             store.replace(with: try JobStore.restore(snap.data, limits: store.read { $0.limits }))
             l.lastSnapshotIndex = snap.metadata.index
+            onRestored()
         }
         for entry in ready.committedEntries { apply(&l, entry) }
         if let soft = ready.softState, soft.role != .leader, !l.pending.isEmpty {
@@ -175,16 +191,19 @@ final class RaftReplicator: Replicator {
             for (_, p) in l.pending { p.completion(.failure(.notLeader(leaderAPI: leader))) }
             l.pending = [:]
         }
+        if let soft = ready.softState, soft.role != .leader { failPendingChanges(&l, leaderAPI: leaderAPI(soft.leader)) }
         l.node.advance(ready)
         let node = l.node
         statusBox.withLock { s in
             s = Status(role: node.role, leader: node.leader, term: node.term, commit: node.commitIndex,
-                       applied: node.appliedIndex, voters: node.conf.voters)
+                       applied: node.appliedIndex, voters: node.conf.voters, learners: node.conf.learners,
+                       membershipChangePending: node.membershipChangePending)
         }
     }
 
     private func apply(_ l: inout LoopState, _ entry: Entry) {
         let waiter = l.pending.removeValue(forKey: entry.index)
+        if entry.kind == .configuration { changeApplied(&l, entry) }
         guard entry.kind == .normal, !entry.data.isEmpty else {
             waiter?.completion(.failure(.notLeader(leaderAPI: leaderAPI(l.node.leader))))
             return
@@ -238,9 +257,15 @@ final class RaftReplicator: Replicator {
             return i.proposals
         }
         for p in leftover { p.completion(.failure(.notLeader(leaderAPI: nil))) }
+        let controls = inbox.withLock { i -> [Control] in
+            defer { i.controls = [] }
+            return i.controls
+        }
+        for c in controls { c.refuse(.notLeader(leaderAPI: nil)) }
         loop.withLock { l in
             for (_, p) in l.pending { p.completion(.failure(.notLeader(leaderAPI: nil))) }
             l.pending = [:]
+            failPendingChanges(&l, leaderAPI: nil)
         }
         finished.signal()
     }

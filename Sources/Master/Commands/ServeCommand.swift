@@ -20,6 +20,7 @@ enum ServeCommand {
         Flag("id", .string, default: .string("m1"), help: "This master's id."),
         Flag("peer", .string, help: "Address this master listens on for its peers (default: its own entry in --peers).", valueName: "HOST:PORT"),
         Flag("peers", .list, help: "Every master of the group as id=HOST:PORT (peer addresses, this one included); none for a single master.", valueName: "LIST"),
+        Flag("join", .bool, help: "Join a running group (added with `cluster add`) instead of bootstrapping a new one."),
     ])
 
     static let dev = CommandSpec("dev", summary: "Run a development cluster: one master and one local agent.",
@@ -78,7 +79,7 @@ enum ServeCommand {
         let api = "\(config.apiHost == "0.0.0.0" ? "127.0.0.1" : config.apiHost):\(config.apiPort)"
         return RaftCluster.Configuration(name: config.id, members: members, peerHost: peerHost, peerPort: peerPort,
                                          apiAddress: api, dataDirectory: config.dataDirectory + "/raft", fsync: config.fsync,
-                                         snapshotEveryEntries: config.snapshotEveryEntries)
+                                         snapshotEveryEntries: config.snapshotEveryEntries, join: args.bool("join"))
     }
 
     static func defaultDataDirectory(dev: Bool) -> String {

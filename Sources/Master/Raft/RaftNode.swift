@@ -115,6 +115,15 @@ public struct RaftNode: Sendable {
     public var commitIndex: UInt64 { log.committed }
     public var appliedIndex: UInt64 { log.applied }
     public var lastIndex: UInt64 { log.lastIndex }
+    /// Whether the last configuration entry in the log is not committed yet (a new change would
+    /// be refused).
+    public var membershipChangePending: Bool { membership.lastIndex > log.committed }
+    /// Leader only: the highest index `peer` is known to have persisted; nil on a follower or for
+    /// a peer that is not a member. The shell uses it to promote a caught-up learner and to pick
+    /// a transfer target.
+    public func matchIndex(of peer: NodeID) -> UInt64? {
+        role == .leader ? progress[peer]?.match : nil
+    }
     /// Term of the entry at `index`, nil when compacted or absent (for tests and the shell).
     public func term(at index: UInt64) -> UInt64? { log.term(at: index) }
     /// Entries in `lo...hi` still in the log (for tests and debugging tools).

@@ -22,7 +22,7 @@ final class ApplyHooks: Sendable {
     static func reaction(to command: Command, result: CommandResult, store: StoreHandle) -> Reaction {
         var reaction = Reaction()
         switch result {
-        case .rejected: break
+        case .rejected, .master: break
         case .task(let task):
             if let agent = task.agentId { reaction.agents.insert(agent) }
             // A finished task frees capacity and may have a replacement waiting.

@@ -92,7 +92,7 @@ final class EventLog: Sendable {
         w.field("index", index)
         w.field("command", command.name)
         switch result {
-        case .rejected: return nil
+        case .rejected, .master: return nil
         case .job(let job, let replayed):
             if replayed { return nil }
             w.field("kind", "job"); w.field("id", job.id); w.field("state", job.state.rawValue)
@@ -117,6 +117,8 @@ extension Command {
         case .setCapacity: "setCapacity"
         case .killTask: "killTask"
         case .updateTask: "updateTask"
+        case .setMasterAddress: "setMasterAddress"
+        case .forgetMaster: "forgetMaster"
         }
     }
 }

@@ -49,6 +49,8 @@ final class MasterNode: Sendable {
     let registry: AgentRegistry
     let placement: PlacementLoop
     let replication: Replication
+    /// Membership changes and leadership handover; nil for a single master.
+    let membership: MembershipChanges?
 
     /// The port the API listens on (useful with port 0).
     var apiPort: Int { server.port }
@@ -97,6 +99,7 @@ final class MasterNode: Sendable {
                                      })
         self.registry = registry
         let cluster: RaftCluster? = if case .raft(let c) = replication { c } else { nil }
+        membership = cluster.map { MembershipChanges(cluster: $0) }
         let leadership = Leadership(cluster: cluster, selfName: configuration.id)
         let placement = PlacementLoop(store: store, registry: registry, replicator: replicator, scheduler: FirstFitScheduler(),
                                       nowMs: nowMs, logger: logger, agentSilentAfterMs: Int64(3 * interval),
@@ -117,22 +120,31 @@ final class MasterNode: Sendable {
                   store: store, nowMs: nowMs).register(on: &router)
         EventsAPI(events: events).register(on: &router)
         SystemAPI(leadership: leadership, store: store, metrics: metrics).register(on: &router)
+        MembersAPI(changes: membership).register(on: &router)
         var http = configuration.http
         http.host = configuration.apiHost
         http.port = configuration.apiPort
         routes = router.routes.map { "\($0.method.rawValue) \($0.pattern)" }
         server = try HTTPServer(configuration: http, handler: LeaderGate(router: router, leadership: leadership))
         try server.start()
-        leadership.setAPIAddress("\(configuration.apiHost == "0.0.0.0" ? "127.0.0.1" : configuration.apiHost):\(server.port)")
+        let apiAddress = "\(configuration.apiHost == "0.0.0.0" ? "127.0.0.1" : configuration.apiHost):\(server.port)"
+        leadership.setAPIAddress(apiAddress)
+        cluster?.setAPIAddress(apiAddress)
         logger.info("master serving", ["api": .string("\(configuration.apiHost):\(server.port)"),
                                        "appliedIndex": .int(Int64(store.read { $0.appliedIndex }))])
     }
 
-    /// Stops accepting, lets in-flight requests finish (their writes are durable before they
-    /// answer), then closes the log.
+    /// Hands leadership to the most caught-up voter if this master leads (waiting at most the
+    /// handover timeout, 2 s, for another leader, so a rolling restart costs no election
+    /// timeout; meanwhile this master answers as a follower and redirects), stops accepting,
+    /// lets in-flight requests finish (their writes are durable before they answer), then
+    /// closes the log.
     func shutdown(grace: Duration = .seconds(5)) async {
         placement.stop()
         registry.answerAllHeld()
+        if let membership, let leader = await membership.handOver() {
+            logger.info("leadership handed over", ["leader": .string(leader)])
+        }
         await server.shutdown(grace: grace)
         switch replication {
         case .local(let r): r.close()

@@ -27,6 +27,10 @@ extension Command {
             if let v = u.containerId { w.field("containerId", v) }
             if let v = u.ip { w.field("ip", v) }
             w.field("at", u.atMs)
+        case let .setMasterAddress(name, address, atMs):
+            w.field("op", "setMasterAddress"); w.field("name", name); w.field("peerAddress", address); w.field("at", atMs)
+        case let .forgetMaster(name, atMs):
+            w.field("op", "forgetMaster"); w.field("name", name); w.field("at", atMs)
         }
         w.endObject()
         return w.bytes
@@ -56,6 +60,9 @@ extension Command {
                 reason: try r.optionalEnum("reason", FinishReason.self), exitCode: try r.int("exitCode"),
                 message: try r.string("message"), agentId: try r.string("agentId"),
                 containerId: try r.string("containerId"), ip: try r.string("ip"), atMs: at))
+        case "setMasterAddress":
+            self = .setMasterAddress(name: try r.requiredString("name"), peerAddress: try r.requiredString("peerAddress"), atMs: at)
+        case "forgetMaster": self = .forgetMaster(name: try r.requiredString("name"), atMs: at)
         default: throw FieldError(field: "op", message: "unknown command \"\(op)\"")
         }
         try r.finish()

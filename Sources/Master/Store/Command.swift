@@ -10,6 +10,11 @@ public enum Command: Sendable, Equatable {
     case killTask(taskId: String, shrink: Bool, atMs: Int64)
     /// A state change reported for a task (by an agent, the reconciler or the scheduler).
     case updateTask(TaskUpdate)
+    /// Records where master `name` listens for its peers, before it joins the Raft group, so
+    /// every replica (and every snapshot) knows how to reach it.
+    case setMasterAddress(name: String, peerAddress: String, atMs: Int64)
+    /// Forgets a master's peer address once it has left the group.
+    case forgetMaster(name: String, atMs: Int64)
 }
 
 /// One observed change of a task. Fields left nil keep their value.
@@ -44,6 +49,8 @@ public enum CommandResult: Sendable, Equatable {
     /// `replayed` is true when an `Idempotency-Key` matched an earlier create.
     case job(Job, replayed: Bool)
     case task(JobTask)
+    /// A master's peer address as recorded (nil once forgotten).
+    case master(name: String, peerAddress: String?)
     case rejected(StoreError)
 }
 

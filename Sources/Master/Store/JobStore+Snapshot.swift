@@ -15,6 +15,12 @@ extension JobStore {
         w.endArray()
         w.key("finishedJobs")
         w.stringArray(Array(finishedJobs[finishedJobsHead...]))
+        if !masterAddresses.isEmpty {
+            w.key("masters")
+            w.beginObject()
+            for (name, address) in masterAddresses.sorted(by: { $0.key < $1.key }) { w.field(name, address) }
+            w.endObject()
+        }
         w.endObject()
         return w.bytes
     }
@@ -30,6 +36,12 @@ extension JobStore {
         guard case .array(let jobs)? = r.value("jobs") else { throw FieldError(field: "jobs", message: "is required") }
         for (i, jobValue) in jobs.enumerated() { try store.restoreJob(jobValue, path: "jobs[\(i)]") }
         store.finishedJobs = try r.stringArray("finishedJobs") ?? []
+        if case .object(let masters)? = r.value("masters") {
+            for (name, value) in masters {
+                guard case .string(let address) = value else { throw FieldError(field: "masters.\(name)", message: "must be a string") }
+                store.masterAddresses[name] = address
+            }
+        }
         try r.finish()
         return store
     }

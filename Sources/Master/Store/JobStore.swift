@@ -32,6 +32,8 @@ public struct JobStore: Sendable {
     public internal(set) var pendingCount = 0
     /// Ids of the unfinished tasks placed on each agent.
     public internal(set) var tasksByAgent: [String: Set<String>] = [:]
+    /// Peer addresses of masters added at run time, by name (see `Command.setMasterAddress`).
+    public internal(set) var masterAddresses: [String: String] = [:]
     public let limits: StoreLimits
 
     /// Job-table capacity reserved at start; beyond it the table grows as usual.
@@ -84,7 +86,22 @@ public struct JobStore: Sendable {
         case let .setCapacity(jobId, capacity, atMs): return setCapacity(jobId, capacity, atMs)
         case let .killTask(taskId, shrink, atMs): return killTask(taskId, shrink: shrink, atMs)
         case let .updateTask(update): return updateTask(update)
+        case let .setMasterAddress(name, address, _): return setMasterAddress(name, address)
+        case let .forgetMaster(name, _):
+            masterAddresses[name] = nil
+            return .master(name: name, peerAddress: nil)
         }
+    }
+
+    /// At most this many recorded master addresses; a group has 1, 3 or 5 masters.
+    public static let masterAddressesMax = 64
+
+    private mutating func setMasterAddress(_ name: String, _ address: String) -> CommandResult {
+        guard masterAddresses[name] != nil || masterAddresses.count < Self.masterAddressesMax else {
+            return .rejected(.limitExceeded(field: "id", message: "the store records \(Self.masterAddressesMax) masters, its limit"))
+        }
+        masterAddresses[name] = address
+        return .master(name: name, peerAddress: address)
     }
 
     // MARK: Jobs

@@ -114,7 +114,7 @@ extension ArgumentParser {
         /// Applies the environment and defaults, checks required flags and positionals.
         func finish(environment: [String: String]) throws(ArgumentError) -> ParsedArguments {
             let command = path.last!
-            if !command.subcommands.isEmpty { throw .missingCommand(available: command.subcommands.map(\.name)) }
+            if !command.subcommands.isEmpty, !command.runsWithoutSubcommand { throw .missingCommand(available: command.subcommands.map(\.name)) }
             var values = given
             for flag in flags.values.sorted(by: { $0.name < $1.name }) where values[flag.name] == nil {
                 if let text = environment[flag.environmentName] {

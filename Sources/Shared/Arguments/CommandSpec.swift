@@ -68,9 +68,11 @@ public struct CommandSpec: Sendable {
     public var flags: [Flag]
     public var positionals: [Positional]
     public var subcommands: [CommandSpec]
+    /// The command also runs on its own, without a subcommand (`cluster` as well as `cluster add`).
+    public var runsWithoutSubcommand: Bool
 
     public init(_ name: String, summary: String, flags: [Flag] = [], positionals: [Positional] = [],
-                subcommands: [CommandSpec] = []) {
+                subcommands: [CommandSpec] = [], runsWithoutSubcommand: Bool = false) {
         precondition(subcommands.isEmpty || positionals.isEmpty, "\(name): subcommands or positionals, not both")
         precondition(positionals.dropLast().allSatisfy { !$0.isVariadic }, "\(name): only the last positional may be variadic")
         precondition(Set(flags.map(\.name)).count == flags.count, "\(name): duplicate flags")
@@ -79,6 +81,7 @@ public struct CommandSpec: Sendable {
         self.flags = flags
         self.positionals = positionals
         self.subcommands = subcommands
+        self.runsWithoutSubcommand = runsWithoutSubcommand
     }
 }
 

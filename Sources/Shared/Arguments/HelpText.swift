@@ -4,7 +4,7 @@ enum HelpText {
     static func render(_ path: [CommandSpec]) -> String {
         let command = path.last!
         var usage = "Usage: " + path.map(\.name).joined(separator: " ")
-        if !command.subcommands.isEmpty { usage += " COMMAND" }
+        if !command.subcommands.isEmpty { usage += command.runsWithoutSubcommand ? " [COMMAND]" : " COMMAND" }
         usage += " [flags]"
         for positional in command.positionals {
             let name = positional.name + (positional.isVariadic ? "..." : "")
