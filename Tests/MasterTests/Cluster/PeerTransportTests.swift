@@ -73,7 +73,11 @@ import TestSupport
         await dead.server.shutdown()
         let t = try PeerTransport(selfId: "m1", peerURLs: ["m2": deadURL], configuration: config) { _, _, _ in }
         for _ in 0..<100 { t.send(to: "m2", [UInt8](repeating: 7, count: 100)) }
-        #expect(t.droppedCount("m2") >= 90, "the 1,000-byte queue holds at most 10 frames")
+        // At most 10 frames fit the 1,000-byte queue: the rest are dropped at once (how many
+        // depends on how fast the sender drains it), and what was queued is dropped when its
+        // delivery fails (counted by the sender thread, so wait).
+        #expect(t.droppedCount("m2") >= 50)
+        #expect(try await Self.eventually { t.droppedCount("m2") == 100 }, "undeliverable frames are dropped, not kept")
         t.stop()
         await a.server.shutdown()
     }
