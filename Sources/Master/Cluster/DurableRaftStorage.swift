@@ -59,7 +59,15 @@ final class DurableRaftStorage: RaftLogStorage {
 
     // MARK: RaftLogStorage
 
-    func hardState() -> Raft.HardState { state.withLock { $0.hard } }
+    /// The commit index is not written on every change (see `persist`), so it may lag on disk;
+    /// a snapshot proves everything through its index committed, which is the floor.
+    func hardState() -> Raft.HardState {
+        state.withLock { s in
+            var hard = s.hard
+            if let snap = s.snapshot { hard.commit = max(hard.commit, snap.metadata.index) }
+            return hard
+        }
+    }
     func snapshot() -> Raft.Snapshot? { state.withLock { $0.snapshot } }
     var firstIndex: UInt64 { state.withLock { $0.offset } }
     var lastIndex: UInt64 { state.withLock { $0.offset + UInt64($0.entries.count) - 1 } }
