@@ -18,6 +18,10 @@ import Synchronization
 /// A write is therefore acknowledged only after a quorum persisted it and this node applied it.
 /// When this node stops being leader, waiting proposers are told so (their writes may still
 /// commit; `Idempotency-Key` makes the retry safe).
+///
+/// Reads go through `readBarrier` (read-index): a leader that was paused or cut off may not
+/// know yet that another leader replaced it, so it serves a read only after a quorum confirmed
+/// its leadership and it applied everything committed when the read arrived.
 final class RaftReplicator: Replicator {
     struct Configuration: Sendable {
         var raft: RaftConfig
@@ -39,6 +43,7 @@ final class RaftReplicator: Replicator {
     private struct Inbox {
         var messages: [Message] = []
         var proposals: [(data: [UInt8], completion: @Sendable (Result<CommandResult, ProposeError>) -> Void)] = []
+        var reads: [ReadCompletion] = []
         var compactions: [(SnapshotMetadata, [UInt8])] = []
         var stopped = false
     }
@@ -48,7 +53,13 @@ final class RaftReplicator: Replicator {
         var pending: [UInt64: (term: UInt64, completion: @Sendable (Result<CommandResult, ProposeError>) -> Void)] = [:]
         var lastSnapshotIndex: UInt64
         var snapshotting = false
+        /// Reads waiting for their read-index round, by context, with the tick they started at.
+        var reads: [UInt64: (startedTick: UInt64, completion: ReadCompletion)] = [:]
+        var lastReadID: UInt64 = 0
+        var ticks: UInt64 = 0
     }
+
+    typealias ReadCompletion = @Sendable (Result<Void, ProposeError>) -> Void
 
     let configuration: Configuration
     private let inbox = Mutex(Inbox())
@@ -95,6 +106,19 @@ final class RaftReplicator: Replicator {
         if accepted { wake.signal() } else { completion(.failure(.overloaded)) }
     }
 
+    /// Calls `completion` with success once a quorum confirmed this node still leads and it has
+    /// applied every entry committed before the call: a read of the store made then sees every
+    /// write acknowledged before the read arrived. Fails with `notLeader` if leadership is lost
+    /// or not confirmed within two election timeouts.
+    func readBarrier(completion: @escaping ReadCompletion) {
+        let accepted = inbox.withLock { i -> Bool in
+            guard !i.stopped, i.reads.count < configuration.raft.pendingReadsMax else { return false }
+            i.reads.append(completion)
+            return true
+        }
+        if accepted { wake.signal() } else { completion(.failure(.overloaded)) }
+    }
+
     /// Messages from a peer (the transport calls this).
     func receive(_ frames: [[UInt8]]) {
         let messages = frames.compactMap(RaftWire.decode)
@@ -118,7 +142,7 @@ final class RaftReplicator: Replicator {
             let now = DispatchTime.now().uptimeNanoseconds
             if now < nextTick { _ = wake.wait(timeout: .now() + .nanoseconds(Int(nextTick - now))) }
             let input = inbox.withLock { i -> Inbox in
-                defer { i.messages = []; i.proposals = []; i.compactions = [] }
+                defer { i.messages = []; i.proposals = []; i.reads = []; i.compactions = [] }
                 return i
             }
             if input.stopped { shutDown(); return }
@@ -138,10 +162,15 @@ final class RaftReplicator: Replicator {
 
     private func step(_ input: Inbox, tick: Bool) throws {
         try loop.withLock { (l) throws in
-            if tick { l.node.tick() }
+            if tick {
+                l.node.tick()
+                l.ticks += 1
+                expireReads(&l)
+            }
             for m in input.messages { l.node.step(m) }
             for (metadata, data) in input.compactions { try compact(&l, metadata, data) }
             for p in input.proposals { propose(&l, p.data, p.completion) }
+            for r in input.reads { startRead(&l, r) }
             while l.node.hasReady { try handle(&l, l.node.ready()) }
             maybeSnapshot(&l)
         }
@@ -158,6 +187,34 @@ final class RaftReplicator: Replicator {
         }
     }
 
+    private func startRead(_ l: inout LoopState, _ completion: @escaping ReadCompletion) {
+        l.lastReadID += 1
+        do {
+            try l.node.readIndex(context: Self.readContext(l.lastReadID))
+            l.reads[l.lastReadID] = (l.ticks, completion)
+        } catch .busy {
+            completion(.failure(.overloaded))
+        } catch {
+            completion(.failure(.notLeader(leaderAPI: leaderAPI(l.node.leader))))
+        }
+    }
+
+    /// A read whose heartbeat round was lost is failed rather than left waiting; the client retries.
+    private func expireReads(_ l: inout LoopState) {
+        let ticksMax = UInt64(2 * configuration.raft.electionTicksMax)
+        for (id, read) in l.reads where l.ticks - read.startedTick > ticksMax {
+            l.reads[id] = nil
+            read.completion(.failure(.notLeader(leaderAPI: leaderAPI(l.node.leader))))
+        }
+    }
+
+    static func readContext(_ id: UInt64) -> [UInt8] { withUnsafeBytes(of: id.littleEndian) { Array($0) } }
+
+    static func readID(_ context: [UInt8]) -> UInt64? {
+        guard context.count == 8 else { return nil }
+        return context.reversed().reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
     private func handle(_ l: inout LoopState, _ ready: Ready) throws {
         try storage.persist(ready)
         for m in ready.messages { send(m) }
@@ -166,10 +223,16 @@ final class RaftReplicator: Replicator {
             l.lastSnapshotIndex = snap.metadata.index
         }
         for entry in ready.committedEntries { apply(&l, entry) }
-        if let soft = ready.softState, soft.role != .leader, !l.pending.isEmpty {
+        for read in ready.readStates {
+            if let id = Self.readID(read.context), let waiter = l.reads.removeValue(forKey: id) { waiter.completion(.success(())) }
+        }
+        if let soft = ready.softState, soft.role != .leader {
             let leader = leaderAPI(soft.leader)
             for (_, p) in l.pending { p.completion(.failure(.notLeader(leaderAPI: leader))) }
             l.pending = [:]
+            // The core drops reads it can no longer confirm; their waiters hear it here.
+            for (_, r) in l.reads { r.completion(.failure(.notLeader(leaderAPI: leader))) }
+            l.reads = [:]
         }
         l.node.advance(ready)
         let node = l.node
@@ -228,15 +291,18 @@ final class RaftReplicator: Replicator {
     }
 
     private func shutDown() {
-        let leftover = inbox.withLock { i -> [(data: [UInt8], completion: @Sendable (Result<CommandResult, ProposeError>) -> Void)] in
+        let (leftover, reads) = inbox.withLock { i in
             i.stopped = true
-            defer { i.proposals = [] }
-            return i.proposals
+            defer { i.proposals = []; i.reads = [] }
+            return (i.proposals, i.reads)
         }
         for p in leftover { p.completion(.failure(.notLeader(leaderAPI: nil))) }
+        for r in reads { r(.failure(.notLeader(leaderAPI: nil))) }
         loop.withLock { l in
             for (_, p) in l.pending { p.completion(.failure(.notLeader(leaderAPI: nil))) }
             l.pending = [:]
+            for (_, r) in l.reads { r.completion(.failure(.notLeader(leaderAPI: nil))) }
+            l.reads = [:]
         }
         finished.signal()
     }

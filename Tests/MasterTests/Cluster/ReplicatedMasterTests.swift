@@ -59,4 +59,40 @@ import TestSupport
         #expect(problems.isEmpty, "\(problems.prefix(5))")
         #expect(load.acknowledgedCount >= 110)
     }
+
+    /// A leader paused long enough to be replaced must not, once it runs again, answer a read
+    /// from its old state as if it still led: a job the new leader acknowledged is found, or
+    /// the old leader sends the client elsewhere (307/503). A 404 would be a stale read.
+    @Test(.timeLimit(.minutes(2)))
+    func pausedLeaderNeverServesAStaleRead() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let cluster = try ClusterProcesses(directory: dir.path)
+        defer { cluster.stopAll() }
+        try cluster.start(extraArguments: Self.masterArguments)
+        let client = ClusterClient(addresses: cluster.members.map(\.apiAddress))
+        defer { client.shutdown() }
+        let first = try await client.waitForLeader(among: client.addresses)
+        let old = cluster.member(apiAddress: first.address)!
+        let majority = ClusterClient(addresses: cluster.members.filter { $0 !== old }.map(\.apiAddress))
+        defer { majority.shutdown() }
+        guard case .acknowledged = await client.submit(key: "stale-before") else { throw TestFailure("no write before the pause") }
+
+        old.pause()
+        defer { old.resume() }
+        _ = try await majority.waitForLeader(among: majority.addresses, after: first.term, within: .seconds(15))
+        guard case .acknowledged(let id) = await majority.submit(key: "stale-after") else {
+            throw TestFailure("the new leader took no write\n\(cluster.logs())")
+        }
+        old.resume()
+        let reader = try client.client(first.address)
+        let deadline = ContinuousClock.now + .seconds(2)
+        var answers: [Int] = []
+        while ContinuousClock.now < deadline {
+            let status = (try? await reader.send(.GET, "/v1/jobs/\(id)", timeout: .seconds(2)))?.status ?? 0
+            answers.append(status)
+            if status == 307 { break }
+        }
+        #expect(!answers.contains(404), "the old leader answered \(answers) for a job the new leader acknowledged")
+    }
 }
