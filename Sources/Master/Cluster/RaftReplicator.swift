@@ -54,7 +54,8 @@ final class RaftReplicator: Replicator {
         var lastSnapshotIndex: UInt64
         var snapshotting = false
         /// Reads waiting for their read-index round, by context, with the tick they started at.
-        var reads: [UInt64: (startedTick: UInt64, completion: ReadCompletion)] = [:]
+        /// The reads that arrive together share one round.
+        var reads: [UInt64: (startedTick: UInt64, completions: [ReadCompletion])] = [:]
         var lastReadID: UInt64 = 0
         var ticks: UInt64 = 0
     }
@@ -170,7 +171,7 @@ final class RaftReplicator: Replicator {
             for m in input.messages { l.node.step(m) }
             for (metadata, data) in input.compactions { try compact(&l, metadata, data) }
             for p in input.proposals { propose(&l, p.data, p.completion) }
-            for r in input.reads { startRead(&l, r) }
+            if !input.reads.isEmpty { startRead(&l, input.reads) }
             while l.node.hasReady { try handle(&l, l.node.ready()) }
             maybeSnapshot(&l)
         }
@@ -187,15 +188,16 @@ final class RaftReplicator: Replicator {
         }
     }
 
-    private func startRead(_ l: inout LoopState, _ completion: @escaping ReadCompletion) {
+    private func startRead(_ l: inout LoopState, _ completions: [ReadCompletion]) {
         l.lastReadID += 1
         do {
             try l.node.readIndex(context: Self.readContext(l.lastReadID))
-            l.reads[l.lastReadID] = (l.ticks, completion)
+            l.reads[l.lastReadID] = (l.ticks, completions)
         } catch .busy {
-            completion(.failure(.overloaded))
+            for c in completions { c(.failure(.overloaded)) }
         } catch {
-            completion(.failure(.notLeader(leaderAPI: leaderAPI(l.node.leader))))
+            let leader = leaderAPI(l.node.leader)
+            for c in completions { c(.failure(.notLeader(leaderAPI: leader))) }
         }
     }
 
@@ -204,7 +206,7 @@ final class RaftReplicator: Replicator {
         let ticksMax = UInt64(2 * configuration.raft.electionTicksMax)
         for (id, read) in l.reads where l.ticks - read.startedTick > ticksMax {
             l.reads[id] = nil
-            read.completion(.failure(.notLeader(leaderAPI: leaderAPI(l.node.leader))))
+            for c in read.completions { c(.failure(.notLeader(leaderAPI: leaderAPI(l.node.leader)))) }
         }
     }
 
@@ -224,14 +226,15 @@ final class RaftReplicator: Replicator {
         }
         for entry in ready.committedEntries { apply(&l, entry) }
         for read in ready.readStates {
-            if let id = Self.readID(read.context), let waiter = l.reads.removeValue(forKey: id) { waiter.completion(.success(())) }
+            guard let id = Self.readID(read.context), let waiting = l.reads.removeValue(forKey: id) else { continue }
+            for c in waiting.completions { c(.success(())) }
         }
         if let soft = ready.softState, soft.role != .leader {
             let leader = leaderAPI(soft.leader)
             for (_, p) in l.pending { p.completion(.failure(.notLeader(leaderAPI: leader))) }
             l.pending = [:]
             // The core drops reads it can no longer confirm; their waiters hear it here.
-            for (_, r) in l.reads { r.completion(.failure(.notLeader(leaderAPI: leader))) }
+            for (_, r) in l.reads { for c in r.completions { c(.failure(.notLeader(leaderAPI: leader))) } }
             l.reads = [:]
         }
         l.node.advance(ready)
@@ -301,7 +304,7 @@ final class RaftReplicator: Replicator {
         loop.withLock { l in
             for (_, p) in l.pending { p.completion(.failure(.notLeader(leaderAPI: nil))) }
             l.pending = [:]
-            for (_, r) in l.reads { r.completion(.failure(.notLeader(leaderAPI: nil))) }
+            for (_, r) in l.reads { for c in r.completions { c(.failure(.notLeader(leaderAPI: nil))) } }
             l.reads = [:]
         }
         finished.signal()
