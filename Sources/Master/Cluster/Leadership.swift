@@ -1,3 +1,4 @@
+import Dispatch
 import Model
 import Raft
 import Shared
@@ -84,16 +85,41 @@ final class Leadership: Sendable {
 /// In front of the router on a replicated master: a follower redirects (307) everything but
 /// health, metrics, the cluster view and reads that ask for `stale=true` to the leader, so
 /// writes and reads are served by the one master whose store is current.
+///
+/// On the leader, a read first passes a read-index barrier: a leader that was paused or cut
+/// off may still believe it leads after another master took over, and must not answer from
+/// its old state. (Writes need no barrier: they are acknowledged only once committed.)
 struct LeaderGate: HTTPHandler {
     let router: Router
     let leadership: Leadership
 
     func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
-        if leadership.isLeader || Self.servedAnywhere(request) {
+        if Self.servedAnywhere(request) {
             router.handle(request, respond: respond)
             return
         }
-        guard let leader = leadership.leaderAPI else {
+        if leadership.isLeader {
+            guard let cluster = leadership.cluster, request.method == .GET || request.method == .HEAD else {
+                router.handle(request, respond: respond)
+                return
+            }
+            let router = router
+            cluster.replicator.readBarrier { [self] result in
+                switch result {
+                // Off the Raft thread, which calls this: serving a read may take a while.
+                case .success: DispatchQueue.global().async { router.handle(request, respond: respond) }
+                case .failure(.notLeader): redirect(request, respond: respond)
+                case .failure(let e): respond(e.apiError.response)
+                }
+            }
+            return
+        }
+        redirect(request, respond: respond)
+    }
+
+    /// 307 to the leader, or 503 while none is known.
+    private func redirect(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
+        guard let leader = leadership.leaderAPI, !leadership.isLeader else {
             var r = APIError(.unavailable, "no leader is known yet; retry shortly").response
             r.headers.set("Retry-After", "1")
             respond(r)

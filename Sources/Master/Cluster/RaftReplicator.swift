@@ -18,6 +18,10 @@ import Synchronization
 /// A write is therefore acknowledged only after a quorum persisted it and this node applied it.
 /// When this node stops being leader, waiting proposers are told so (their writes may still
 /// commit; `Idempotency-Key` makes the retry safe).
+///
+/// Reads go through `readBarrier` (read-index): a leader that was paused or cut off may not
+/// know yet that another leader replaced it, so it serves a read only after a quorum confirmed
+/// its leadership and it applied everything committed when the read arrived.
 final class RaftReplicator: Replicator {
     struct Configuration: Sendable {
         var raft: RaftConfig
@@ -42,6 +46,7 @@ final class RaftReplicator: Replicator {
     struct Inbox {
         var messages: [Message] = []
         var proposals: [(data: [UInt8], completion: @Sendable (Result<CommandResult, ProposeError>) -> Void)] = []
+        var reads: [ReadCompletion] = []
         var compactions: [(SnapshotMetadata, [UInt8])] = []
         var controls: [Control] = []
         var stopped = false
@@ -54,7 +59,14 @@ final class RaftReplicator: Replicator {
         var pendingConf: [UInt64: (term: UInt64, completion: @Sendable (Result<Void, MembershipError>) -> Void)] = [:]
         var lastSnapshotIndex: UInt64
         var snapshotting = false
+        /// Reads waiting for their read-index round, by context, with the tick they started at.
+        /// The reads that arrive together share one round.
+        var reads: [UInt64: (startedTick: UInt64, completions: [ReadCompletion])] = [:]
+        var lastReadID: UInt64 = 0
+        var ticks: UInt64 = 0
     }
+
+    typealias ReadCompletion = @Sendable (Result<Void, ProposeError>) -> Void
 
     let configuration: Configuration
     let inbox = Mutex(Inbox())
@@ -105,6 +117,19 @@ final class RaftReplicator: Replicator {
         if accepted { wake.signal() } else { completion(.failure(.overloaded)) }
     }
 
+    /// Calls `completion` with success once a quorum confirmed this node still leads and it has
+    /// applied every entry committed before the call: a read of the store made then sees every
+    /// write acknowledged before the read arrived. Fails with `notLeader` if leadership is lost
+    /// or not confirmed within two election timeouts.
+    func readBarrier(completion: @escaping ReadCompletion) {
+        let accepted = inbox.withLock { i -> Bool in
+            guard !i.stopped, i.reads.count < configuration.raft.pendingReadsMax else { return false }
+            i.reads.append(completion)
+            return true
+        }
+        if accepted { wake.signal() } else { completion(.failure(.overloaded)) }
+    }
+
     /// Messages from a peer (the transport calls this).
     func receive(_ frames: [[UInt8]]) {
         let messages = frames.compactMap(RaftWire.decode)
@@ -128,7 +153,7 @@ final class RaftReplicator: Replicator {
             let now = DispatchTime.now().uptimeNanoseconds
             if now < nextTick { _ = wake.wait(timeout: .now() + .nanoseconds(Int(nextTick - now))) }
             let input = inbox.withLock { i -> Inbox in
-                defer { i.messages = []; i.proposals = []; i.compactions = []; i.controls = [] }
+                defer { i.messages = []; i.proposals = []; i.reads = []; i.compactions = []; i.controls = [] }
                 return i
             }
             if input.stopped { shutDown(); return }
@@ -148,10 +173,15 @@ final class RaftReplicator: Replicator {
 
     private func step(_ input: Inbox, tick: Bool) throws {
         try loop.withLock { (l) throws in
-            if tick { l.node.tick() }
+            if tick {
+                l.node.tick()
+                l.ticks += 1
+                expireReads(&l)
+            }
             for m in input.messages { l.node.step(m) }
             for (metadata, data) in input.compactions { try compact(&l, metadata, data) }
             proposeAll(&l, input.proposals)
+            if !input.reads.isEmpty { startRead(&l, input.reads) }
             for c in input.controls { control(&l, c) }
             if tick { promoteCaughtUpLearner(&l) }
             while l.node.hasReady { try handle(&l, l.node.ready()) }
@@ -177,6 +207,35 @@ final class RaftReplicator: Replicator {
         }
     }
 
+    private func startRead(_ l: inout LoopState, _ completions: [ReadCompletion]) {
+        l.lastReadID += 1
+        do {
+            try l.node.readIndex(context: Self.readContext(l.lastReadID))
+            l.reads[l.lastReadID] = (l.ticks, completions)
+        } catch .busy {
+            for c in completions { c(.failure(.overloaded)) }
+        } catch {
+            let leader = leaderAPI(l.node.leader)
+            for c in completions { c(.failure(.notLeader(leaderAPI: leader))) }
+        }
+    }
+
+    /// A read whose heartbeat round was lost is failed rather than left waiting; the client retries.
+    private func expireReads(_ l: inout LoopState) {
+        let ticksMax = UInt64(2 * configuration.raft.electionTicksMax)
+        for (id, read) in l.reads where l.ticks - read.startedTick > ticksMax {
+            l.reads[id] = nil
+            for c in read.completions { c(.failure(.notLeader(leaderAPI: leaderAPI(l.node.leader)))) }
+        }
+    }
+
+    static func readContext(_ id: UInt64) -> [UInt8] { withUnsafeBytes(of: id.littleEndian) { Array($0) } }
+
+    static func readID(_ context: [UInt8]) -> UInt64? {
+        guard context.count == 8 else { return nil }
+        return context.reversed().reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
     private func handle(_ l: inout LoopState, _ ready: Ready) throws {
         try storage.persist(ready)
         for m in ready.messages { send(m) }
@@ -186,10 +245,17 @@ final class RaftReplicator: Replicator {
             onRestored()
         }
         for entry in ready.committedEntries { apply(&l, entry) }
-        if let soft = ready.softState, soft.role != .leader, !l.pending.isEmpty {
+        for read in ready.readStates {
+            guard let id = Self.readID(read.context), let waiting = l.reads.removeValue(forKey: id) else { continue }
+            for c in waiting.completions { c(.success(())) }
+        }
+        if let soft = ready.softState, soft.role != .leader {
             let leader = leaderAPI(soft.leader)
             for (_, p) in l.pending { p.completion(.failure(.notLeader(leaderAPI: leader))) }
             l.pending = [:]
+            // The core drops reads it can no longer confirm; their waiters hear it here.
+            for (_, r) in l.reads { for c in r.completions { c(.failure(.notLeader(leaderAPI: leader))) } }
+            l.reads = [:]
         }
         if let soft = ready.softState, soft.role != .leader { failPendingChanges(&l, leaderAPI: leaderAPI(soft.leader)) }
         l.node.advance(ready)
@@ -251,12 +317,13 @@ final class RaftReplicator: Replicator {
     }
 
     private func shutDown() {
-        let leftover = inbox.withLock { i -> [(data: [UInt8], completion: @Sendable (Result<CommandResult, ProposeError>) -> Void)] in
+        let (leftover, reads) = inbox.withLock { i in
             i.stopped = true
-            defer { i.proposals = [] }
-            return i.proposals
+            defer { i.proposals = []; i.reads = [] }
+            return (i.proposals, i.reads)
         }
         for p in leftover { p.completion(.failure(.notLeader(leaderAPI: nil))) }
+        for r in reads { r(.failure(.notLeader(leaderAPI: nil))) }
         let controls = inbox.withLock { i -> [Control] in
             defer { i.controls = [] }
             return i.controls
@@ -265,6 +332,8 @@ final class RaftReplicator: Replicator {
         loop.withLock { l in
             for (_, p) in l.pending { p.completion(.failure(.notLeader(leaderAPI: nil))) }
             l.pending = [:]
+            for (_, r) in l.reads { for c in r.completions { c(.failure(.notLeader(leaderAPI: nil))) } }
+            l.reads = [:]
             failPendingChanges(&l, leaderAPI: nil)
         }
         finished.signal()
