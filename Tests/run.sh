@@ -24,26 +24,27 @@ if ! bash Tests/docker-env.sh; then
     echo "WARNING: no Docker Engine; the tests that need one will be skipped" >&2
 fi
 
-echo "== tests"
-# The Raft simulation keeps both cores busy for a minute; it runs on its own, after the rest,
-# so that live-server and Docker tests are not starved of CPU.
-status=0
-swift test --skip-build --skip RaftSimulationTests > .build/test-output.txt 2>&1 || status=$?
-grep -E "^(✘|✔ Suite)|error:" .build/test-output.txt || true
-if [ "$status" -ne 0 ] || ! grep -qE "Test run with [0-9]+ tests? .*passed" .build/test-output.txt; then
-    echo "tests failed; full output in .build/test-output.txt" >&2
-    tail -n 60 .build/test-output.txt >&2
-    exit 1
-fi
-
-echo "== Raft simulation (FULLER_RAFT_SEEDS=${FULLER_RAFT_SEEDS:-default})"
-swift test --skip-build --filter RaftSimulationTests > .build/raft-output.txt 2>&1 || status=$?
-grep -E "^(✘|✔ Suite)|seed=|error:" .build/raft-output.txt || true
-if [ "$status" -ne 0 ] || ! grep -qE "Test run with [0-9]+ tests? .*passed" .build/raft-output.txt; then
-    echo "the Raft simulation failed; full output in .build/raft-output.txt" >&2
-    tail -n 60 .build/raft-output.txt >&2
-    exit 1
-fi
+# Phases, so that CPU-heavy suites never starve the timing-sensitive ones on a 2-core machine:
+# in-process tests; real processes with Docker; replicated masters; the Raft simulation.
+heavy="EndToEndTests|DurabilityTests|ReplicatedMasterTests|MembershipProcessTests|RaftSimulationTests"
+passed=0
+phase() { # NAME LOG swift-test-arguments...
+    local name=$1 log=$2 status=0
+    shift 2
+    echo "== tests: $name"
+    swift test --skip-build "$@" > "$log" 2>&1 || status=$?
+    grep -E "^(✘|✔ Suite)|seed=|error:" "$log" || true
+    if [ "$status" -ne 0 ] || ! grep -qE "Test run with [0-9]+ tests? .*passed" "$log"; then
+        echo "tests failed ($name); full output in $log" >&2
+        tail -n 60 "$log" >&2
+        exit 1
+    fi
+    passed=$(( passed + $(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} .*passed.*/\1/p' "$log" | tail -n 1) ))
+}
+phase "in-process" .build/test-output.txt --skip "$heavy"
+phase "real processes and Docker" .build/test-processes.txt --filter "EndToEndTests|DurabilityTests"
+phase "replicated masters" .build/test-cluster.txt --filter "ReplicatedMasterTests|MembershipProcessTests"
+phase "Raft simulation (FULLER_RAFT_SEEDS=${FULLER_RAFT_SEEDS:-default})" .build/raft-output.txt --filter RaftSimulationTests
 
 if [ "$fuzz_seconds" -gt 0 ]; then
     echo "== fuzz (${fuzz_seconds}s per target)"
@@ -52,7 +53,5 @@ if [ "$fuzz_seconds" -gt 0 ]; then
     done
 fi
 
-# The closing line: every test of both runs.
-passed=$(( $(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} .*passed.*/\1/p' .build/test-output.txt | tail -n 1) \
-         + $(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} .*passed.*/\1/p' .build/raft-output.txt | tail -n 1) ))
+# The closing line: every test of every phase.
 echo "tests: $passed passed, 0 failed"
