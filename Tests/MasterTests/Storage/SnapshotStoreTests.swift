@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Storage
 
@@ -25,10 +26,10 @@ import Testing
             let store = try SnapshotStore(directory: dir, fsyncEnabled: false)
             try store.save(index: 5, term: 1, payload: walPayload(5))
             let temporary = dir + "/" + SnapshotStore.fileName(9) + ".tmp"
-            writeStorageFile(temporary, [1, 2, 3])  // a crash before the rename
+            try writeStorageFile(temporary, [1, 2, 3])  // a crash before the rename
             #expect(try store.loadLatest()?.index == 5)
             _ = try SnapshotStore(directory: dir, fsyncEnabled: false)
-            #expect(readStorageFile(temporary).isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: temporary))
             #expect(try store.snapshotIndexes() == [5])
         }
     }
@@ -39,7 +40,7 @@ import Testing
             let store = try SnapshotStore(directory: dir, fsyncEnabled: false)
             try store.save(index: 7, term: 3, payload: walPayload(7, bytes: 40))
             let path = dir + "/" + SnapshotStore.fileName(7)
-            let good = readStorageFile(path)
+            let good = try readStorageFile(path)
             for position in 0..<good.count {
                 var bad = good
                 bad[position] ^= 0x20
@@ -60,14 +61,14 @@ import Testing
             try store.save(index: 10, term: 1, payload: walPayload(10))
             try store.save(index: 20, term: 1, payload: walPayload(20))
             let newest = dir + "/" + SnapshotStore.fileName(20)
-            var bytes = readStorageFile(newest)
+            var bytes = try readStorageFile(newest)
             bytes[bytes.count - 1] ^= 1
-            writeStorageFile(newest, bytes)
+            try writeStorageFile(newest, bytes)
             let skipped = CompletionRecorder<StorageError>()
             let load = try store.loadLatest(skipped: skipped.append)
             #expect(load == Snapshot(index: 10, term: 1, payload: walPayload(10)))
             #expect(skipped.all == [.corrupt(file: SnapshotStore.fileName(20), offset: 32, reason: "checksum mismatch")])
-            #expect(readStorageFile(newest + ".corrupt") == bytes)
+            #expect(try readStorageFile(newest + ".corrupt") == bytes)
             // Only one good snapshot is left, so the WAL may not be truncated until there are two.
             #expect(store.truncationSafeIndex == nil)
         }
@@ -77,7 +78,7 @@ import Testing
         try withStorageDirectory { dir in
             let store = try SnapshotStore(directory: dir, fsyncEnabled: false)
             try store.save(index: 10, term: 1, payload: walPayload(10))
-            writeStorageFile(dir + "/" + SnapshotStore.fileName(10), Array("not a snapshot at all, no".utf8) + [UInt8](repeating: 0, count: 20))
+            try writeStorageFile(dir + "/" + SnapshotStore.fileName(10), Array("not a snapshot at all, no".utf8) + [UInt8](repeating: 0, count: 20))
             #expect(throws: StorageError.corrupt(file: SnapshotStore.fileName(10), offset: 0, reason: "not a snapshot file (bad magic)")) {
                 try store.loadLatest()
             }
@@ -96,7 +97,7 @@ import Testing
             try store.save(index: 20, term: 1, payload: [20])
             try log.truncatePrefix(through: try #require(store.truncationSafeIndex))
             #expect(log.firstIndex > 1 && log.firstIndex <= 11)
-            writeStorageFile(dir + "/snapshots/" + SnapshotStore.fileName(20), [0])
+            try writeStorageFile(dir + "/snapshots/" + SnapshotStore.fileName(20), [0])
             let restored = try #require(try store.loadLatest())
             #expect(restored.index == 10)
             #expect(try log.entries(from: restored.index + 1, maxBytes: .max) == walEntries(11...30))

@@ -25,12 +25,14 @@ func walTestOptions(segmentBytesMax: Int = 64 << 20) -> WriteAheadLog.Options {
     WriteAheadLog.Options(segmentBytesMax: segmentBytesMax, recordBytesMax: 1 << 16, fsyncEnabled: false)
 }
 
-func readStorageFile(_ path: String) -> [UInt8] {
-    Array(FileManager.default.contents(atPath: path) ?? Data())
+/// Reads a whole file; a failure throws (an unreadable file must never look like an empty one).
+func readStorageFile(_ path: String) throws -> [UInt8] {
+    Array(try Data(contentsOf: URL(fileURLWithPath: path)))
 }
 
-func writeStorageFile(_ path: String, _ bytes: [UInt8]) {
-    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+/// Writes a whole file, replacing it; a failure throws.
+func writeStorageFile(_ path: String, _ bytes: [UInt8]) throws {
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
 }
 
 func walSegmentFiles(_ directory: String) -> [String] {

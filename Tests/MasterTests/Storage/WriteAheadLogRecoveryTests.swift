@@ -8,7 +8,7 @@ import Testing
     /// A one-segment log of `count` records; returns its bytes and each record's end offset.
     static func sampleLog(_ dir: String, count: UInt64) throws -> (bytes: [UInt8], ends: [Int]) {
         try writeWAL(dir, walEntries(1...count))
-        let bytes = readStorageFile(dir + "/" + firstSegment)
+        let bytes = try readStorageFile(dir + "/" + firstSegment)
         var ends: [Int] = []
         var end = 0
         for index in 1...count { end += WALRecord.headerBytes + walPayload(index).count; ends.append(end) }
@@ -27,13 +27,13 @@ import Testing
                     let path = dir + "/" + Self.firstSegment
                     let damaged = zeroFill ? Array(bytes[..<cut]) + [UInt8](repeating: 0, count: bytes.count - cut)
                                            : Array(bytes[..<cut])
-                    writeStorageFile(path, damaged)
+                    try writeStorageFile(path, damaged)
                     let whole = UInt64(ends.filter { $0 <= cut }.count)
                     let boundary = ends.last { $0 <= cut } ?? 0
                     let (log, report) = try WriteAheadLog.open(directory: dir, options: walTestOptions())
                     #expect(report.recordsRecovered == Int(whole), "cut at \(cut)")
                     #expect(report.tornTailBytesTruncated == damaged.count - boundary, "cut at \(cut)")
-                    #expect(readStorageFile(path).count == boundary, "cut at \(cut)")
+                    #expect(try readStorageFile(path).count == boundary, "cut at \(cut)")
                     #expect(try log.allEntries() == (whole == 0 ? [] : walEntries(1...whole)))
                     // The log carries on from where the whole records end.
                     try log.append(index: whole + 1, term: 9, payload: [7])
@@ -50,7 +50,7 @@ import Testing
                 try withStorageDirectory { dir in
                     var damaged = bytes
                     damaged[position] ^= 0xFF
-                    writeStorageFile(dir + "/" + Self.firstSegment, damaged)
+                    try writeStorageFile(dir + "/" + Self.firstSegment, damaged)
                     let (log, report) = try WriteAheadLog.open(directory: dir, options: walTestOptions())
                     #expect(log.lastIndex == 4, "byte \(position)")
                     #expect(report.tornTailBytesTruncated == ends[4] - ends[3])
@@ -67,7 +67,7 @@ import Testing
                 try withStorageDirectory { dir in
                     var damaged = bytes
                     damaged[position] ^= 0xFF
-                    writeStorageFile(dir + "/" + Self.firstSegment, damaged)
+                    try writeStorageFile(dir + "/" + Self.firstSegment, damaged)
                     let error = #expect(throws: StorageError.self) {
                         try WriteAheadLog.open(directory: dir, options: walTestOptions())
                     }
@@ -76,7 +76,7 @@ import Testing
                         return
                     }
                     #expect(file == Self.firstSegment && offset == ends[1], "byte \(position)")
-                    #expect(readStorageFile(dir + "/" + Self.firstSegment) == damaged, "recovery must not touch it")
+                    #expect(try readStorageFile(dir + "/" + Self.firstSegment) == damaged, "recovery must not touch it")
                 }
             }
         }
@@ -91,11 +91,11 @@ import Testing
             let files = walSegmentFiles(dir)
             #expect(files.count > 2)
             let path = dir + "/" + files[0]
-            var bytes = readStorageFile(path)
+            var bytes = try readStorageFile(path)
             bytes[bytes.count - 1] ^= 0x01
-            writeStorageFile(path, bytes)
+            try writeStorageFile(path, bytes)
             #expect(throws: StorageError.self) { try WriteAheadLog.open(directory: dir, options: options) }
-            writeStorageFile(path, Array(readStorageFile(path).dropLast()))  // a short earlier segment, too
+            try writeStorageFile(path, Array(try readStorageFile(path).dropLast()))  // a short earlier segment, too
             #expect(throws: StorageError.self) { try WriteAheadLog.open(directory: dir, options: options) }
         }
     }
@@ -107,12 +107,12 @@ import Testing
             try writeWAL(source, walEntries(1...20), options: options)
             let files = walSegmentFiles(source)
             let last = files[files.count - 1]
-            let lastBytes = readStorageFile(source + "/" + last)
+            let lastBytes = try readStorageFile(source + "/" + last)
             let firstInLast = WriteAheadLog.parseSegmentName(last)!
             for cut in 0...lastBytes.count {
                 try withStorageDirectory { dir in
-                    for file in files.dropLast() { writeStorageFile(dir + "/" + file, readStorageFile(source + "/" + file)) }
-                    writeStorageFile(dir + "/" + last, Array(lastBytes[..<cut]))
+                    for file in files.dropLast() { try writeStorageFile(dir + "/" + file, try readStorageFile(source + "/" + file)) }
+                    try writeStorageFile(dir + "/" + last, Array(lastBytes[..<cut]))
                     let (log, _) = try WriteAheadLog.open(directory: dir, options: options)
                     let entries = try log.allEntries()
                     #expect(entries == walEntries(1...log.lastIndex))
@@ -129,7 +129,7 @@ import Testing
             let name = WriteAheadLog.segmentName(8)
             var bytes: [UInt8] = []
             WALRecord.encode(index: 8, term: 1, payload: [1], into: &bytes)
-            writeStorageFile(dir + "/" + name, bytes)
+            try writeStorageFile(dir + "/" + name, bytes)
             #expect(throws: StorageError.corrupt(file: name, offset: 0,
                                                  reason: "segment starts at index 8 but the previous one ends at 5")) {
                 try WriteAheadLog.open(directory: dir, options: walTestOptions())

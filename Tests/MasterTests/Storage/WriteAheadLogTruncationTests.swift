@@ -45,7 +45,7 @@ import Testing
     @Test func recoveryFinishesAnInterruptedReset() throws {
         try withStorageDirectory { dir in
             try writeWAL(dir, walEntries(1...30), options: Self.options)
-            writeStorageFile(dir + "/" + WriteAheadLog.segmentName(200), [])
+            try writeStorageFile(dir + "/" + WriteAheadLog.segmentName(200), [])
             let (log, report) = try WriteAheadLog.open(directory: dir, options: Self.options)
             #expect(report.staleSegmentsRemoved > 1)
             #expect(log.firstIndex == 200 && log.lastIndex == 199)
