@@ -7,11 +7,20 @@ import Synchronization
 /// box because the replicator exists before the pieces that react to it.
 final class ApplyHooks: Sendable {
     typealias Handler = @Sendable (UInt64, Command, CommandResult) -> Void
-    private let handler = Mutex<Handler?>(nil)
 
-    func set(_ h: @escaping Handler) { handler.withLock { $0 = h } }
+    /// The handler lives in a class box: read straight out of `Mutex<Handler?>` with
+    /// `withLock { $0 }`, a closure comes back wrapped in a reabstraction thunk and is written
+    /// back wrapped, so every call deepened the chain until the writer thread's stack overflowed.
+    private final class Box: Sendable {
+        let run: Handler
+        init(_ run: @escaping Handler) { self.run = run }
+    }
 
-    var run: Handler { { [self] index, command, result in handler.withLock { $0 }?(index, command, result) } }
+    private let handler = Mutex<Box?>(nil)
+
+    func set(_ h: @escaping Handler) { handler.withLock { $0 = Box(h) } }
+
+    var run: Handler { { [self] index, command, result in handler.withLock { $0 }?.run(index, command, result) } }
 
     struct Reaction: Equatable {
         var agents: Set<String> = []
