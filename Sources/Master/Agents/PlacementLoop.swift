@@ -109,6 +109,12 @@ final class PlacementLoop: Sendable {
         guard isLeader() else { return }
         let now = nowMs()
         let agents = registry.entries()
+        // With no agent able to take anything, there is nothing to decide: do not scan the
+        // store (a scan of every pending task holds its lock).
+        guard agents.contains(where: { $0.healthy && !$0.drain && now - $0.lastHeartbeatMs <= agentSilentAfterMs }) else {
+            state.withLock { $0.blocked = true }
+            return
+        }
         let input = store.read { s in Self.input(store: s, agents: agents, nowMs: now, silentAfterMs: agentSilentAfterMs, limit: batchMax) }
         guard !input.pending.isEmpty else { return }
         let plan = scheduler.schedule(input)
