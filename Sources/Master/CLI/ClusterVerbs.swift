@@ -57,12 +57,13 @@ enum ClusterVerbs {
         let leader = cluster["leader"]
         var text = "leader \(TableText.text(leader))   term \(TableText.text(cluster["term"]))   "
             + "commit \(TableText.text(cluster["commitIndex"]))   applied \(TableText.text(cluster["appliedIndex"]))\n\n"
-        var table = TextTable(["ID", "ROLE", "API ADDRESS", "PEER ADDRESS"])
+        var table = TextTable(["ID", "ROLE", "API ADDRESS", "PEER ADDRESS", "MATCH", "LAG"])
         if case .array(let members)? = cluster["members"] {
             for member in members {
                 let isLeader = leader != nil && member["id"] == leader
                 table.add([TableText.text(member["id"]) + (isLeader ? " *" : ""), TableText.text(member["role"]),
-                           TableText.text(member["apiAddress"]), TableText.text(member["peerAddress"])])
+                           TableText.text(member["apiAddress"]), TableText.text(member["peerAddress"]),
+                           TableText.text(member["matchIndex"]), TableText.text(member["lag"])])
             }
         }
         text += table.text

@@ -59,7 +59,8 @@ final class Leadership: Sendable {
             for (id, name) in members {
                 let role = s.learners.contains(id) ? "learner"
                     : id == s.leader ? "leader" : id == c.selfID ? s.role.rawValue : "follower"
-                member(&w, id: name, role: role, api: c.apiAddress(of: id), peer: peers[name])
+                member(&w, id: name, role: role, api: c.apiAddress(of: id), peer: peers[name],
+                       match: s.matchIndexes[id], lag: s.matchIndexes[id].map { s.lastIndex - min($0, s.lastIndex) })
             }
             w.endArray()
             if let name = c.name(of: s.leader) { w.field("leader", name) } else { w.key("leader"); w.null() }
@@ -72,12 +73,16 @@ final class Leadership: Sendable {
         return w.bytes
     }
 
-    private func member(_ w: inout JSONWriter, id: String, role: String, api: String?, peer: String? = nil) {
+    /// `matchIndex` and `lag` (entries behind the leader's log) are known to the leader only.
+    private func member(_ w: inout JSONWriter, id: String, role: String, api: String?, peer: String? = nil,
+                        match: UInt64? = nil, lag: UInt64? = nil) {
         w.beginObject()
         w.field("id", id)
         w.field("role", role)
         if let api { w.field("apiAddress", api) }
         if let peer { w.field("peerAddress", peer) }
+        if let match { w.field("matchIndex", match) }
+        if let lag { w.field("lag", lag) }
         w.endObject()
     }
 }

@@ -41,6 +41,9 @@ final class RaftReplicator: Replicator {
         var learners: [NodeID] = []
         /// The last configuration entry is not committed yet.
         var membershipChangePending = false
+        /// Leader only: the last index each member is known to have persisted.
+        var matchIndexes: [NodeID: UInt64] = [:]
+        var lastIndex: UInt64 = 0
     }
 
     struct Inbox {
@@ -263,7 +266,10 @@ final class RaftReplicator: Replicator {
         statusBox.withLock { s in
             s = Status(role: node.role, leader: node.leader, term: node.term, commit: node.commitIndex,
                        applied: node.appliedIndex, voters: node.conf.voters, learners: node.conf.learners,
-                       membershipChangePending: node.membershipChangePending)
+                       membershipChangePending: node.membershipChangePending,
+                       matchIndexes: Dictionary(uniqueKeysWithValues: (node.conf.voters + node.conf.learners)
+                           .compactMap { id in node.matchIndex(of: id).map { (id, $0) } }),
+                       lastIndex: node.lastIndex)
         }
     }
 
