@@ -31,14 +31,14 @@ import Shared
 
     @Test func clusterMarksTheLeader() throws {
         let h = CLIHarness()
-        h.master.on("GET /v1/cluster", .json(200, #"{"members":[{"id":"m1","apiAddress":"10.0.0.1:4700","peerAddress":"10.0.0.1:4701","role":"leader"},{"id":"m2","apiAddress":"10.0.0.2:4700","peerAddress":"10.0.0.2:4701","role":"follower"}],"leader":"m1","term":4,"commitIndex":120,"appliedIndex":119}"#))
+        h.master.on("GET /v1/cluster", .json(200, #"{"members":[{"id":"m1","apiAddress":"10.0.0.1:4700","peerAddress":"10.0.0.1:4701","role":"leader","matchIndex":120,"lag":0},{"id":"m2","apiAddress":"10.0.0.2:4700","peerAddress":"10.0.0.2:4701","role":"follower","matchIndex":117,"lag":3}],"leader":"m1","term":4,"commitIndex":120,"appliedIndex":119}"#))
         #expect(h.run("cluster") == 0)
         #expect(h.output == """
             leader m1   term 4   commit 120   applied 119
 
-            ID     ROLE       API ADDRESS     PEER ADDRESS
-            m1 *   leader     10.0.0.1:4700   10.0.0.1:4701
-            m2     follower   10.0.0.2:4700   10.0.0.2:4701
+            ID     ROLE       API ADDRESS     PEER ADDRESS    MATCH   LAG
+            m1 *   leader     10.0.0.1:4700   10.0.0.1:4701   120     0
+            m2     follower   10.0.0.2:4700   10.0.0.2:4701   117     3
 
             """)
     }
