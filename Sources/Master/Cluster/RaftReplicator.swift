@@ -27,6 +27,8 @@ final class RaftReplicator: Replicator {
         var raft: RaftConfig
         var tick: Duration = .milliseconds(100)
         var proposalsQueuedMax = 65_536
+        /// Peer messages waiting for the loop; beyond this they are dropped (Raft retransmits).
+        var messagesQueuedMax = 65_536
         var snapshotEveryEntries: UInt64 = 50_000
     }
 
@@ -133,11 +135,15 @@ final class RaftReplicator: Replicator {
         if accepted { wake.signal() } else { completion(.failure(.overloaded)) }
     }
 
-    /// Messages from a peer (the transport calls this).
+    /// Messages from a peer (the transport calls this). A full inbox drops the newest: Raft
+    /// treats the network as lossy, so the loop never falls behind without bound.
     func receive(_ frames: [[UInt8]]) {
         let messages = frames.compactMap(RaftWire.decode)
         guard !messages.isEmpty else { return }
-        inbox.withLock { $0.messages.append(contentsOf: messages) }
+        inbox.withLock { i in
+            let room = max(0, configuration.messagesQueuedMax - i.messages.count)
+            i.messages.append(contentsOf: messages.prefix(room))
+        }
         wake.signal()
     }
 
