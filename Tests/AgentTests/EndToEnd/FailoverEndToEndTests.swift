@@ -154,16 +154,6 @@ private final class FailoverAPI: Sendable {
     }
 
     private func wait<T>(_ what: String, timeout: Duration, _ probe: () async throws -> T?) async throws -> T {
-        let deadline = ContinuousClock.now + timeout
-        var lastError: (any Error)?
-        repeat {
-            do {
-                if let value = try await probe() { return value }
-            } catch {
-                lastError = error
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        } while ContinuousClock.now < deadline
-        throw TestFailure("timed out after \(timeout) waiting for \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
+        try await poll(what, timeout: timeout, probe)
     }
 }
