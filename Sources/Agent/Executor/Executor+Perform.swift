@@ -33,6 +33,10 @@ extension Executor {
             return .inspected(containerId: id, await call { () async throws(DockerError) in try await engine.inspectContainer(id) })
         case .fetchLogs(let taskId, let id, let lines):
             return .logsFetched(taskId: taskId, containerId: id, text: await logTail(id, lines: lines))
+        case .probe(let taskId, let id, let probe):
+            let (ok, message) = await HTTPHealthProbe.run(probe)
+            if !ok { logger.debug("health probe failed", ["task": .string(taskId), "error": .string(message)]) }
+            return .probed(containerId: id, ok: ok, message: message)
         case .list:
             preconditionFailure("a list is performed by list()")
         }

@@ -28,6 +28,9 @@ final class Executor: Sendable {
     struct Configuration: Sendable {
         /// Docker calls in flight at most.
         var maxInFlight = 16
+        /// Health probes in flight at most. They have workers of their own, so slow probes never
+        /// hold up Docker calls (nor the other way round).
+        var maxProbesInFlight = 8
         var listInterval: Duration = .seconds(10)
         /// How often time-based rules (runtime limits, orphan grace, retries) are checked.
         var tickInterval: Duration = .seconds(1)
@@ -44,6 +47,8 @@ final class Executor: Sendable {
     struct State {
         var supervisor: Supervisor
         var queue = ActionQueue()
+        /// Health probes waiting for a probe worker.
+        var probes = ActionQueue()
         var health = DockerHealth.unknown
         /// Whether a full list should run at the next opportunity.
         var listWanted = true
@@ -64,7 +69,7 @@ final class Executor: Sendable {
     init(engine: any DockerEngine, configuration: Configuration = Configuration(), wallClock: WallClock = .system,
          logger: Logger = Logger(component: "executor"),
          sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
-        precondition(configuration.maxInFlight > 0)
+        precondition(configuration.maxInFlight > 0 && configuration.maxProbesInFlight > 0)
         self.engine = engine
         self.configuration = configuration
         self.wallClock = wallClock
@@ -78,7 +83,10 @@ final class Executor: Sendable {
     func run() async {
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<configuration.maxInFlight {
-                group.addTask { await self.worker() }
+                group.addTask { await self.worker(probes: false) }
+            }
+            for _ in 0..<configuration.maxProbesInFlight {
+                group.addTask { await self.worker(probes: true) }
             }
             group.addTask { await self.watchEvents() }
             group.addTask { await self.maintain() }
@@ -115,7 +123,7 @@ final class Executor: Sendable {
     func feed(_ input: (inout Supervisor) -> [Supervisor.Action]) {
         let (handoffs, changed) = state.withLock { state in
             let actions = input(&state.supervisor)
-            let handoffs = state.queue.push(actions)
+            let handoffs = state.queue.push(actions.filter { !$0.isProbe }) + state.probes.push(actions.filter(\.isProbe))
             let changed = state.supervisor.reportsVersion != state.reportsVersionSeen
             state.reportsVersionSeen = state.supervisor.reportsVersion
             return (handoffs, changed)
@@ -146,8 +154,8 @@ final class Executor: Sendable {
         changes.bump()
     }
 
-    private func worker() async {
-        while !Task.isCancelled, let action = await nextAction() {
+    private func worker(probes: Bool) async {
+        while !Task.isCancelled, let action = await nextAction(probes: probes) {
             await perform(action)
         }
     }
