@@ -34,7 +34,10 @@ extension Executor {
         case .fetchLogs(let taskId, let id, let lines):
             return .logsFetched(taskId: taskId, containerId: id, text: await logTail(id, lines: lines))
         case .probe(let taskId, let id, let probe):
+            let start = ContinuousClock.now
             let (ok, message) = await HTTPHealthProbe.run(probe)
+            metrics.healthCheckSeconds.observe(start.duration(to: .now))
+            metrics.healthChecks.labels(ok ? "pass" : "fail").increment()
             if !ok { logger.debug("health probe failed", ["task": .string(taskId), "error": .string(message)]) }
             return .probed(containerId: id, ok: ok, message: message)
         case .list:

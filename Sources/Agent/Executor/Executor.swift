@@ -60,6 +60,7 @@ final class Executor: Sendable {
     let engine: any DockerEngine
     let wallClock: WallClock
     let logger: Logger
+    let metrics: AgentMetrics
     /// Bumped when reports, unknown containers or Docker's health change.
     let changes = ChangeSignal()
     /// Waits for a duration; a manual clock in tests.
@@ -67,15 +68,35 @@ final class Executor: Sendable {
     let state: Mutex<State>
 
     init(engine: any DockerEngine, configuration: Configuration = Configuration(), wallClock: WallClock = .system,
-         logger: Logger = Logger(component: "executor"),
+         logger: Logger = Logger(component: "executor"), metrics: AgentMetrics = AgentMetrics(),
          sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         precondition(configuration.maxInFlight > 0 && configuration.maxProbesInFlight > 0)
         self.engine = engine
+        self.metrics = metrics
         self.configuration = configuration
         self.wallClock = wallClock
         self.logger = logger
         self.sleep = sleep
         self.state = Mutex(State(supervisor: Supervisor(configuration: configuration.supervisor)))
+        metrics.registry.gaugeFunction("fuller_agent_containers", help: "This agent's containers by Docker state.",
+                                       labels: ["state"]) { [weak self] in
+            self?.containerCounts().map { (labelValues: [$0.key], value: Double($0.value)) } ?? []
+        }
+    }
+
+    /// Docker's states a container of ours can be in; anything else (not inspected yet) is `unknown`.
+    static let containerStates = ["created", "running", "paused", "restarting", "removing", "exited", "dead", "unknown"]
+
+    /// This agent's containers by their last known Docker state, every state present (zero or more).
+    func containerCounts() -> [String: Int] {
+        var counts = Dictionary(uniqueKeysWithValues: Self.containerStates.map { ($0, 0) })
+        state.withLock { state in
+            for view in state.supervisor.containers.values {
+                let status = view.details?.status ?? view.status
+                counts[counts[status] == nil ? "unknown" : status, default: 0] += 1
+            }
+        }
+        return counts
     }
 
     /// Runs until the task is cancelled: workers, the event watcher and the maintenance loop.
@@ -123,6 +144,7 @@ final class Executor: Sendable {
     func feed(_ input: (inout Supervisor) -> [Supervisor.Action]) {
         let (handoffs, changed) = state.withLock { state in
             let actions = input(&state.supervisor)
+            count(actions)
             let handoffs = state.queue.push(actions.filter { !$0.isProbe }) + state.probes.push(actions.filter(\.isProbe))
             let changed = state.supervisor.reportsVersion != state.reportsVersionSeen
             state.reportsVersionSeen = state.supervisor.reportsVersion
@@ -130,6 +152,11 @@ final class Executor: Sendable {
         }
         for (waiter, action) in handoffs { waiter.resume(returning: action) }
         if changed { changes.bump() }
+    }
+
+    /// Counts the supervisor's actions by kind (they are what reconciliation does).
+    private func count(_ actions: [Supervisor.Action]) {
+        for action in actions { metrics.reconcileActions.labels(action.metricKind).increment() }
     }
 
     /// Records what Docker's last answer says about its health (only `daemonUnavailable` means

@@ -44,17 +44,27 @@ final class HeartbeatLoop: Sendable {
     let executor: Executor
     let logger: Logger
     let sleep: @Sendable (Duration) async throws -> Void
+    let metrics: AgentMetrics
     private let sequence = Atomic<UInt64>(0)
     private let statusBox = Mutex(Status())
+    /// When a master last answered a heartbeat.
+    private let lastAnswer = Mutex<ContinuousClock.Instant?>(nil)
 
     init(configuration: Configuration, connection: MasterConnection, executor: Executor,
-         logger: Logger = Logger(component: "heartbeat"),
+         logger: Logger = Logger(component: "heartbeat"), metrics: AgentMetrics? = nil,
          sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         self.configuration = configuration
         self.connection = connection
         self.executor = executor
         self.logger = logger
+        self.metrics = metrics ?? executor.metrics
         self.sleep = sleep
+        self.metrics.registry.gaugeFunction("fuller_agent_heartbeat_answer_age_seconds",
+                                            help: "Seconds since a master last answered a heartbeat (absent before the first).") {
+            [weak self] in
+            guard let last = self?.lastAnswer.withLock({ $0 }) else { return [] }
+            return [(labelValues: [], value: last.duration(to: .now).seconds)]
+        }
     }
 
     var status: Status { statusBox.withLock { $0 } }
@@ -131,8 +141,20 @@ final class HeartbeatLoop: Sendable {
 
     enum Outcome { case answered, reregistered, failed, cancelled }
 
-    /// One heartbeat and its answer.
+    /// One heartbeat and its answer, counted and timed by kind and outcome.
     func send(waitMilliseconds: Int, timeout: Duration) async -> Outcome {
+        let start = ContinuousClock.now
+        let outcome = await exchange(waitMilliseconds: waitMilliseconds, timeout: timeout)
+        let kind = waitMilliseconds > 0 ? "long_poll" : "immediate"
+        metrics.heartbeats.labels(kind, "\(outcome)").increment()
+        if outcome == .answered {
+            metrics.heartbeatSeconds.labels(kind).observe(start.duration(to: .now))
+            lastAnswer.withLock { $0 = .now }
+        }
+        return outcome
+    }
+
+    private func exchange(waitMilliseconds: Int, timeout: Duration) async -> Outcome {
         let number = sequence.add(1, ordering: .relaxed).newValue
         let request = executor.heartbeat(sequence: number, waitMilliseconds: waitMilliseconds)
         let path = "/v1/agents/\(configuration.registration.id)/heartbeat"
