@@ -180,6 +180,10 @@ extension AgentGatewayTests {
         #expect(shown["health"] == .string("unhealthy") && shown["state"] == .string("Started"))
         #expect(ReportProcessor.update(for: TaskReport(taskId: taskId, state: .started, containerId: "c1", health: "unhealthy"),
                                        agentId: "a1", store: node.store.read { $0 }, nowMs: 0) == nil)
+        // The same master's metrics: each agent's heartbeat age, and the placement that ran.
+        let metrics = String(decoding: try await client.send(.GET, "/metrics").bodyBytes, as: UTF8.self)
+        #expect(metrics.contains(#"fuller_agent_heartbeat_age_seconds{agent="a1"} "#) && metrics.contains("fuller_agents 1\n"))
+        #expect(!metrics.contains("fuller_scheduler_iteration_seconds_count 0\n"))
         agent.shutdown(); client.shutdown()
         await node.shutdown()
     }
