@@ -91,8 +91,9 @@ enum AgentCommand {
         return 0
     }
 
+    /// A start-up failure, logged as a JSON line like every other line of the agent.
     private static func fail(_ message: String) -> Int32 {
-        FileHandle.standardError.write(Data("fuller-agent: \(message)\n".utf8))
+        Logger(component: "agent").error("cannot start", ["error": .string(message)])
         return 2
     }
 
