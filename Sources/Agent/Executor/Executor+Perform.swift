@@ -10,7 +10,17 @@ extension Executor {
         }
         let result = await outcome(of: action)
         let now = wallClock.now()
+        guard case .probe(let taskId, let containerId, _) = action else {
+            feed { $0.actionFinished(result, now: now) }
+            return
+        }
+        let health = { self.state.withLock { $0.supervisor.containers[containerId]?.health?.status } }
+        let before = health()
         feed { $0.actionFinished(result, now: now) }
+        if let after = health(), after != before {
+            logger.info("task health changed", ["task": .string(taskId), "health": .string(after.rawValue),
+                                                "probe": .string(result.probeMessage ?? "")])
+        }
     }
 
     private func outcome(of action: Supervisor.Action) async -> Supervisor.ActionResult {

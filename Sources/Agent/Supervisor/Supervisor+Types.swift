@@ -81,6 +81,12 @@ extension Supervisor {
         case logsFetched(taskId: String, containerId: String, text: String?)
         /// A health probe's outcome: passed or not, and what was seen (a status, an error).
         case probed(containerId: String, ok: Bool, message: String?)
+
+        /// A probe's message, for logs.
+        var probeMessage: String? {
+            if case .probed(_, _, let message) = self { return message }
+            return nil
+        }
     }
 
     /// An operation in flight for a task or a container.

@@ -268,6 +268,8 @@ import Testing
         _ = apply(.updateTask(TaskUpdate(taskId: "s-0", state: .started, health: "unhealthy", atMs: 7)))
         let restored = try JobStore.restore(store.snapshot())
         #expect(restored.task("s-0")?.health == "unhealthy")
+        _ = report("s-0", .finished, .failed)
+        #expect(store.task("s-0")?.health == nil, "a finished task has no health")
     }
 
     @Test func commandsRoundTripThroughTheLogEncoding() throws {
