@@ -38,12 +38,15 @@ ticks_per_second=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$master/stat"; }
 sleep 10                                   # registration and the first round of heartbeats
 t0=$(date +%s.%N); c0=$(cpu_ticks)
-sleep $(( seconds - 20 ))
+sleep $(( seconds / 2 - 10 ))
+scrape=$(curl -s -o /dev/null -w '%{time_total} s, %{size_download} bytes' "http://127.0.0.1:$port/metrics")
+sleep $(( seconds - seconds / 2 - 10 ))
 t1=$(date +%s.%N); c1=$(cpu_ticks)
-rss=$(sed -n 's/^VmRSS: *//p' "/proc/$master/status")
+rss=$(awk '/^VmRSS:/ { print $2, $3 }' "/proc/$master/status")
 wait "$bench"; bench=
 cat "$dir/bench.txt"
 awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v hz="$ticks_per_second" -v n="$count" \
     'BEGIN { printf "master CPU with %d agents heartbeating every second: %.1f%% of one core (over %.0f s)\n", n, (c1 - c0) / hz / (t1 - t0) * 100, t1 - t0 }'
-echo "master resident memory: $rss (peak $(sed -n 's/^VmHWM: *//p' "/proc/$master/status"))"
+echo "master resident memory: $rss (peak $(awk '/^VmHWM:/ { print $2, $3 }' "/proc/$master/status"))"
+echo "one /metrics scrape during the run: $scrape"
 echo "master log lines: $(wc -l < "$dir/master.log") ($(grep -c '"level":"warn"\|"level":"error"' "$dir/master.log" || true) warnings or errors)"
