@@ -47,8 +47,6 @@ final class HeartbeatLoop: Sendable {
     let metrics: AgentMetrics
     private let sequence = Atomic<UInt64>(0)
     private let statusBox = Mutex(Status())
-    /// When a master last answered a heartbeat.
-    private let lastAnswer = Mutex<ContinuousClock.Instant?>(nil)
 
     init(configuration: Configuration, connection: MasterConnection, executor: Executor,
          logger: Logger = Logger(component: "heartbeat"), metrics: AgentMetrics? = nil,
@@ -59,12 +57,6 @@ final class HeartbeatLoop: Sendable {
         self.logger = logger
         self.metrics = metrics ?? executor.metrics
         self.sleep = sleep
-        self.metrics.registry.gaugeFunction("fuller_agent_heartbeat_answer_age_seconds",
-                                            help: "Seconds since a master last answered a heartbeat (absent before the first).") {
-            [weak self] in
-            guard let last = self?.lastAnswer.withLock({ $0 }) else { return [] }
-            return [(labelValues: [], value: last.duration(to: .now).seconds)]
-        }
     }
 
     var status: Status { statusBox.withLock { $0 } }
@@ -145,12 +137,8 @@ final class HeartbeatLoop: Sendable {
     func send(waitMilliseconds: Int, timeout: Duration) async -> Outcome {
         let start = ContinuousClock.now
         let outcome = await exchange(waitMilliseconds: waitMilliseconds, timeout: timeout)
-        let kind = waitMilliseconds > 0 ? "long_poll" : "immediate"
-        metrics.heartbeats.labels(kind, "\(outcome)").increment()
-        if outcome == .answered {
-            metrics.heartbeatSeconds.labels(kind).observe(start.duration(to: .now))
-            lastAnswer.withLock { $0 = .now }
-        }
+        metrics.heartbeat(kind: waitMilliseconds > 0 ? "long_poll" : "immediate", outcome: "\(outcome)",
+                          answered: outcome == .answered, took: start.duration(to: .now))
         return outcome
     }
 

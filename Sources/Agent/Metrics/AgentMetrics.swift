@@ -1,8 +1,9 @@
 import Shared
+import Synchronization
 
 /// The agent's metrics, served at `/metrics`. Every name is listed in `docs/metrics.md` (a test
-/// keeps the two in step). The executor and the heartbeat loop add the computed gauges that read
-/// their own state (`fuller_agent_containers`, `fuller_agent_heartbeat_answer_age_seconds`).
+/// keeps the two in step). The executor adds `fuller_agent_containers`, computed from its own
+/// state (one executor per registry).
 final class AgentMetrics: Sendable {
     let registry: MetricsRegistry
     /// Engine API calls by operation (`create`, `start`, `inspect`, …), successful or not.
@@ -16,6 +17,8 @@ final class AgentMetrics: Sendable {
     let healthCheckSeconds: Histogram
     /// Actions the supervisor asked for, by kind: what reconciliation did.
     let reconcileActions: CounterFamily
+    /// When a master last answered a heartbeat (`fuller_agent_heartbeat_answer_age_seconds`).
+    private let lastAnswer = Mutex<ContinuousClock.Instant?>(nil)
 
     init(registry: MetricsRegistry = MetricsRegistry()) {
         self.registry = registry
@@ -35,6 +38,20 @@ final class AgentMetrics: Sendable {
         reconcileActions = registry.counter("fuller_agent_reconcile_actions_total",
                                             help: "Actions taken to bring containers to the desired state, by kind.",
                                             labels: ["kind"])
+        registry.gaugeFunction("fuller_agent_heartbeat_answer_age_seconds",
+                               help: "Seconds since a master last answered a heartbeat (absent before the first).") {
+            [weak self] in
+            guard let last = self?.lastAnswer.withLock({ $0 }) else { return [] }
+            return [(labelValues: [], value: last.duration(to: .now).seconds)]
+        }
+    }
+
+    /// Counts one heartbeat of `kind` by its outcome; an answered one is timed and dated.
+    func heartbeat(kind: String, outcome: String, answered: Bool, took: Duration) {
+        heartbeats.labels(kind, outcome).increment()
+        guard answered else { return }
+        heartbeatSeconds.labels(kind).observe(took)
+        lastAnswer.withLock { $0 = .now }
     }
 }
 
