@@ -36,6 +36,9 @@ import Shared
                 return health == expected
             }
             #expect(reached, "health: \(Self.health(executor, agentId: agentId))")
+            let metrics = executor.metrics.registry.exposition()
+            #expect(metrics.contains(#"fuller_agent_health_checks_total{result="pass"} "#)
+                    && metrics.contains(#"fuller_agent_health_checks_total{result="fail"} "#))
         }
     }
 
