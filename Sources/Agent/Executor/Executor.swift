@@ -20,6 +20,9 @@ struct DockerHealth: Sendable, Equatable {
 /// bounded backoff) until it answers again, which is also how it recovers without losing track
 /// of a container: the list re-adopts them all.
 ///
+/// Health probes (`Supervisor.Action.probe`) go to a queue and workers of their own
+/// (`maxProbesInFlight`), so a slow probe never delays a Docker call, nor a busy daemon a probe.
+///
 /// Ordering contracts: actions are queued in the order the supervisor returns them, and at most
 /// one is in flight per task and per container (the supervisor guarantees that), so the queue
 /// never holds more than tasks plus containers. `heartbeat(sequence:)` marks reports sent before
