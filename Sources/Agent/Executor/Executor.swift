@@ -49,6 +49,8 @@ final class Executor: Sendable {
         var listWanted = true
         var lastList: Timestamp?
         var reportsVersionSeen: UInt64 = 0
+        /// The callers last handed to `callerSink`.
+        var callersPublished: [TaskIdentity] = []
     }
 
     let configuration: Configuration
@@ -60,11 +62,14 @@ final class Executor: Sendable {
     /// Waits for a duration; a manual clock in tests.
     let sleep: @Sendable (Duration) async throws -> Void
     let state: Mutex<State>
+    /// Told the running tasks' identities whenever they change (the metadata endpoint).
+    let callerSink: (any CallerSink)?
 
     init(engine: any DockerEngine, configuration: Configuration = Configuration(), wallClock: WallClock = .system,
-         logger: Logger = Logger(component: "executor"),
+         logger: Logger = Logger(component: "executor"), callerSink: (any CallerSink)? = nil,
          sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         precondition(configuration.maxInFlight > 0)
+        self.callerSink = callerSink
         self.engine = engine
         self.configuration = configuration
         self.wallClock = wallClock
@@ -111,10 +116,18 @@ final class Executor: Sendable {
     // MARK: Feeding the supervisor
 
     /// Runs one supervisor input under the lock, queues its actions, and outside the lock hands
-    /// them to idle workers and signals report changes.
+    /// them to idle workers and signals report changes. Changed callers go to `callerSink` under
+    /// the lock, so the sink sees every change in order (it takes only its own lock).
     func feed(_ input: (inout Supervisor) -> [Supervisor.Action]) {
         let (handoffs, changed) = state.withLock { state in
             let actions = input(&state.supervisor)
+            if let callerSink {
+                let callers = state.supervisor.callers
+                if callers != state.callersPublished {
+                    state.callersPublished = callers
+                    callerSink.callersChanged(callers)
+                }
+            }
             let handoffs = state.queue.push(actions)
             let changed = state.supervisor.reportsVersion != state.reportsVersionSeen
             state.reportsVersionSeen = state.supervisor.reportsVersion
