@@ -1,0 +1,139 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+@testable import Agent
+import Model
+import Shared
+
+/// The metadata endpoint from inside real containers: a real master, a real agent serving on
+/// the Docker bridge's gateway, and busybox `nc` in the containers, so every request's source
+/// address is a container's own.
+@Suite(.serialized) struct MetadataEndToEndTests {
+    static let script = ServiceEndToEndTests.script
+
+    /// A service job whose containers must use IMDSv2 tokens.
+    static var tokenJob: String {
+        Jobs.service(script, desired: 1).replacingOccurrences(
+            of: #""memoryMB":64}"#, with: #""memoryMB":64},"metadata":{"requireTokens":true}"#)
+    }
+
+    /// One running task of `job`, once the endpoint knows its container.
+    struct Running {
+        var task: TaskView
+        var shell: ContainerShell
+        var ip: String
+    }
+
+    static func running(_ cluster: EndToEndCluster, _ job: String, probeHost: String = "$h", probePort: String = "$p") async throws -> Running {
+        let task = try await cluster.wait("a task of \(job) Started") {
+            try await cluster.tasks(job).first { $0.state == "Started" && $0.containerId != nil }
+        }
+        let shell = ContainerShell(containerId: task.containerId!)
+        let ip = try #require(try await cluster.docker.inspectContainer(task.containerId!).ipAddress)
+        // The agent learns the container's address from the inspect that follows its start. The
+        // probe uses a token, which works whether the job requires one or not.
+        try await cluster.waitUntil("the endpoint knows \(task.id)") {
+            let token = try shell.http("PUT", "/latest/api/token", headers: ["X-aws-ec2-metadata-token-ttl-seconds: 60"],
+                                       host: probeHost, port: probePort)
+            guard token.status == 200 else { return false }
+            return try shell.http("GET", "/latest/meta-data/instance-id", headers: ["X-aws-ec2-metadata-token: \(token.body)"],
+                                  host: probeHost, port: probePort).body == task.id
+        }
+        return Running(task: task, shell: shell, ip: ip)
+    }
+
+    static func gatewayArguments(_ docker: DockerClient) async throws -> [String]? {
+        guard let gateway = try await docker.gateway() else {
+            Issue.record("the Docker network bridge has no IPv4 gateway")
+            return nil
+        }
+        return ["--metadata", "\(gateway):0", "--no-metadata-dnat", "--zone", "test-1a", "--machine-type", "m.test"]
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func everyPathAndTokenRuleFromInsideTwoContainers() async throws {
+        guard let docker = await DockerTestEnvironment.client(), let arguments = try await Self.gatewayArguments(docker) else { return }
+        try await EndToEndCluster.run(docker: docker, agentArguments: arguments) { cluster in
+            let open = try await Self.running(cluster, try await cluster.submit(Jobs.service(Self.script, desired: 1)))
+            let strict = try await Self.running(cluster, try await cluster.submit(Self.tokenJob))
+            try Self.checkPaths(open)
+            try Self.checkTokens(open)
+            try Self.checkEnvironment(open, url: arguments[1])
+
+            // A job that requires tokens: v1 is refused, v2 works; each container sees only itself.
+            let shell = strict.shell
+            #expect(try shell.http("GET", "/latest/meta-data/instance-id").status == 401)
+            #expect(try shell.http("HEAD", "/latest/meta-data/instance-id").status == 401)
+            let token = try shell.http("PUT", "/latest/api/token", headers: ["X-aws-ec2-metadata-token-ttl-seconds: 300"]).body
+            let withToken = try shell.http("GET", "/latest/meta-data/instance-id", headers: ["X-aws-ec2-metadata-token: \(token)"])
+            #expect(withToken.status == 200 && withToken.body == strict.task.id, "\(withToken)")
+            #expect(try shell.http("GET", "/latest/meta-data/local-ipv4", headers: ["X-aws-ec2-metadata-token: \(token)"]).body == strict.ip)
+            #expect(strict.task.id != open.task.id && strict.ip != open.ip)
+            // A token is bound to the container that asked for it.
+            let foreign = try open.shell.http("GET", "/latest/meta-data/instance-id", headers: ["X-aws-ec2-metadata-token: \(token)"])
+            #expect(foreign.status == 401, "\(foreign)")
+            #expect(try open.shell.http("GET", "/latest/meta-data/instance-id").body == open.task.id)
+        }
+    }
+
+    static func checkPaths(_ r: Running) throws {
+        let hostname = try r.shell.run("hostname").trimmingCharacters(in: .whitespacesAndNewlines)
+        let expected: [(String, String)] = [
+            ("/latest/meta-data/instance-id", r.task.id), ("/latest/meta-data/local-ipv4", r.ip),
+            ("/latest/meta-data/local-hostname", hostname), ("/latest/meta-data/instance-type", "m.test"),
+            ("/latest/meta-data/placement/availability-zone", "test-1a"), ("/latest/meta-data/placement/region", "test-1"),
+            ("/latest/meta-data/placement/", "availability-zone\nregion"), ("/latest/dynamic/instance-identity/", "document"),
+        ]
+        for (path, body) in expected {
+            let answer = try r.shell.http("GET", path)
+            #expect(answer.status == 200 && answer.body == body, "\(path): \(answer)")
+            #expect(answer.headers["content-type"] == "text/plain", "\(path): \(answer)")
+        }
+        let listing = try r.shell.http("GET", "/latest/meta-data/").body.split(separator: "\n")
+        #expect(listing.contains("instance-id") && listing.contains("placement/") && !listing.contains("iam/"))
+        let document = try JSONParser.parse(Array(try r.shell.http("GET", "/latest/dynamic/instance-identity/document").body.utf8))
+        #expect(document["instanceId"]?.stringValue == r.task.id && document["privateIp"]?.stringValue == r.ip)
+        let fuller = try r.shell.http("GET", "/fuller/v1/task")
+        #expect(fuller.headers["content-type"] == "application/json")
+        let task = try JSONParser.parse(Array(fuller.body.utf8))
+        #expect(task["taskId"]?.stringValue == r.task.id && task["jobId"]?.stringValue == r.task.jobId)
+        #expect(task["containerId"]?.stringValue == r.task.containerId && task["ip"]?.stringValue == r.ip)
+        let head = try r.shell.http("HEAD", "/latest/meta-data/instance-id")
+        #expect(head.status == 200 && head.body.isEmpty && head.headers["content-length"] == String(r.task.id.utf8.count), "\(head)")
+        #expect(try r.shell.http("GET", "/latest/meta-data/iam/security-credentials/").status == 404)
+        #expect(try r.shell.http("GET", "/latest/meta-data/nothing-here").status == 404)
+        #expect(try r.shell.http("POST", "/latest/meta-data/instance-id").status == 405)
+    }
+
+    static func checkTokens(_ r: Running) throws {
+        let ttl = "X-aws-ec2-metadata-token-ttl-seconds"
+        let issued = try r.shell.http("PUT", "/latest/api/token", headers: ["\(ttl): 2"])
+        #expect(issued.status == 200 && issued.body.count >= 32 && issued.headers[ttl.lowercased()] == "2", "\(issued)")
+        let used = try r.shell.http("GET", "/latest/meta-data/instance-id", headers: ["X-aws-ec2-metadata-token: \(issued.body)"])
+        #expect(used.status == 200 && used.body == r.task.id && used.headers[ttl.lowercased()] != nil, "\(used)")
+        for bad in ["0", "21601", "soon"] {
+            #expect(try r.shell.http("PUT", "/latest/api/token", headers: ["\(ttl): \(bad)"]).status == 400)
+        }
+        #expect(try r.shell.http("PUT", "/latest/api/token").status == 400)
+        #expect(try r.shell.http("PUT", "/latest/api/token", headers: ["\(ttl): 60", "X-Forwarded-For: 10.0.0.1"]).status == 403)
+        #expect(try r.shell.http("GET", "/latest/api/token").status == 405)
+        #expect(try r.shell.http("GET", "/latest/meta-data/instance-id", headers: ["X-aws-ec2-metadata-token: forged"]).status == 401)
+        // The TTL is enforced.
+        Thread.sleep(forTimeInterval: 2.2)
+        let expired = try r.shell.http("GET", "/latest/meta-data/instance-id", headers: ["X-aws-ec2-metadata-token: \(issued.body)"])
+        #expect(expired.status == 401, "\(expired)")
+    }
+
+    static func checkEnvironment(_ r: Running, url: String) throws {
+        var env: [String: String] = [:]
+        for line in try r.shell.run("env").split(separator: "\n") where line.hasPrefix("FULLER_") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            env[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        #expect(env["FULLER_TASK_ID"] == r.task.id && env["FULLER_JOB_ID"] == r.task.jobId)
+        #expect(env["FULLER_TASK_INDEX"] == String(r.task.index) && env["FULLER_NUM_CPU"] == "0.1" && env["FULLER_NUM_MEM"] == "64")
+        let host = String(url.prefix { $0 != ":" })
+        #expect(env["FULLER_METADATA_URL"]?.hasPrefix("http://\(host):") == true, "\(env)")
+    }
+}
