@@ -136,4 +136,72 @@ import Shared
         let host = String(url.prefix { $0 != ":" })
         #expect(env["FULLER_METADATA_URL"]?.hasPrefix("http://\(host):") == true, "\(env)")
     }
+
+    /// A task that stopped is refused at once: a container that gets its address afterwards
+    /// (Docker hands out the lowest free address, so the next container usually does) is not
+    /// taken for it.
+    @Test(.timeLimit(.minutes(3)))
+    func aContainerAtAStoppedTasksAddressIsRefused() async throws {
+        guard let docker = await DockerTestEnvironment.client(), let arguments = try await Self.gatewayArguments(docker) else { return }
+        let endpoint = arguments[1].split(separator: ":").map(String.init)
+        try await EndToEndCluster.run(docker: docker, agentArguments: arguments) { cluster in
+            let job = try await cluster.submit(Jobs.service(Self.script, desired: 1))
+            let stopped = try await Self.running(cluster, job)
+            let port = try #require(Self.metadataPort(cluster.agent.recentLog))
+            try await cluster.killJob(job)
+            try await cluster.waitUntil("the container removed") { try await cluster.containers().isEmpty }
+            try await DockerTestEnvironment.withScope { scope in
+                var probe: (id: String, ip: String?) = ("", nil)
+                for attempt in 0..<5 {
+                    let id = try await scope.run("probe-\(attempt)", "sleep 120")
+                    probe = (id, try await docker.inspectContainer(id).ipAddress)
+                    if probe.ip == stopped.ip { break }
+                    try await docker.removeContainer(id, force: true)
+                }
+                if probe.ip != stopped.ip {
+                    print("⚠️  no container got the stopped task's address \(stopped.ip) back (others took it); checking a fresh one")
+                    probe.id = try await scope.run("probe-fresh", "sleep 120")
+                }
+                let answer = try ContainerShell(containerId: probe.id).http("GET", "/latest/meta-data/instance-id",
+                                                                            host: endpoint[0], port: String(port))
+                #expect(answer.status == 403 && !answer.body.contains(stopped.task.id), "\(answer)")
+            }
+        }
+    }
+
+    /// The endpoint's bound port, from the agent's "metadata serving" log line.
+    static func metadataPort(_ log: String) -> Int? {
+        for line in log.split(separator: "\n") where line.contains("metadata serving") {
+            guard let range = line.range(of: #""metadata":""#) else { continue }
+            let address = line[range.upperBound...].prefix { $0 != "\"" }
+            return address.split(separator: ":").last.flatMap { Int($0) }
+        }
+        return nil
+    }
+
+    /// With DNAT on (the default), containers reach the endpoint at 169.254.169.254:80 while the
+    /// agent runs; the rule is gone once it stops.
+    @Test(.timeLimit(.minutes(3)))
+    func theDNATRuleLivesAsLongAsTheAgent() async throws {
+        guard let docker = await DockerTestEnvironment.client() else { return }
+        guard getuid() == 0, let iptables = MetadataDNAT.findIPTables() else {
+            let problem = "the DNAT test needs root and iptables"
+            if DockerTestEnvironment.isCI { Issue.record("\(problem)") } else { print("⚠️  SKIPPED: \(problem)") }
+            return
+        }
+        guard let gateway = try await docker.gateway() else { Issue.record("no bridge gateway"); return }
+        try await EndToEndCluster.run(docker: docker, agentArguments: ["--metadata", "bridge:0"]) { cluster in
+            let port = try #require(Self.metadataPort(cluster.agent.recentLog))
+            let rule = MetadataDNAT(destination: "\(gateway):\(port)", iptables: iptables)
+            #expect(rule.isInstalled(), "the rule for \(gateway):\(port) is missing:\n\(cluster.agent.recentLog.suffix(2_000))")
+            let running = try await Self.running(cluster, try await cluster.submit(Jobs.service(Self.script, desired: 1)),
+                                                 probeHost: MetadataDNAT.address, probePort: "80")
+            #expect(try running.shell.run("echo $FULLER_METADATA_URL").trimmingCharacters(in: .whitespacesAndNewlines)
+                    == "http://169.254.169.254")
+            let answer = try running.shell.http("GET", "/latest/meta-data/local-ipv4", host: MetadataDNAT.address, port: "80")
+            #expect(answer.status == 200 && answer.body == running.ip, "\(answer)")
+            cluster.agent.kill(SIGTERM)
+            #expect(!rule.isInstalled(), "the agent stopped and left its rule behind")
+        }
+    }
 }
