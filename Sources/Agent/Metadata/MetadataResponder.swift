@@ -149,7 +149,11 @@ struct MetadataResponder: Sendable {
 
     static func ok(_ contentType: String, _ body: [UInt8], remaining: Duration?) -> HTTPResponse {
         var headers: HTTPHeaders = ["Content-Type": contentType]
-        if let remaining { headers.add(ttlHeader, String(max(1, remaining.components.seconds))) }
+        if let remaining {
+            // Whole seconds left, rounded up: a token is good for at least what this says.
+            let (seconds, fraction) = remaining.components
+            headers.add(ttlHeader, String(seconds + (fraction > 0 ? 1 : 0)))
+        }
         return HTTPResponse(status: 200, headers: headers, body: body)
     }
 
