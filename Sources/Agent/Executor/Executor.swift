@@ -49,8 +49,9 @@ final class Executor: Sendable {
         var listWanted = true
         var lastList: Timestamp?
         var reportsVersionSeen: UInt64 = 0
-        /// The callers last handed to `callerSink`.
+        /// The callers (and starting count) last handed to `callerSink`.
         var callersPublished: [TaskIdentity] = []
+        var startingPublished = 0
     }
 
     let configuration: Configuration
@@ -122,10 +123,11 @@ final class Executor: Sendable {
         let (handoffs, changed) = state.withLock { state in
             let actions = input(&state.supervisor)
             if let callerSink {
-                let callers = state.supervisor.callers
-                if callers != state.callersPublished {
+                let callers = state.supervisor.callers, starting = state.supervisor.startingCallers
+                if callers != state.callersPublished || starting != state.startingPublished {
                     state.callersPublished = callers
-                    callerSink.callersChanged(callers)
+                    state.startingPublished = starting
+                    callerSink.callersChanged(callers, starting: starting)
                 }
             }
             let handoffs = state.queue.push(actions)

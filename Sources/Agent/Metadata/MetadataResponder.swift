@@ -29,6 +29,9 @@ struct MetadataQuery: Sendable {
 /// What the shell does with a query.
 enum MetadataOutcome: Sendable {
     case respond(HTTPResponse)
+    /// The source address is no running task's: `unknownCallerResponse` (403), unless the shell
+    /// has reason to wait for a starting task's address.
+    case unknownCaller
     /// The caller asked for IAM credentials that are not cached (or are due for refresh): run
     /// the provider for this task, `store` its answer, and ask again.
     case fetchCredentials(TaskIdentity)
@@ -91,9 +94,7 @@ struct MetadataResponder: Sendable {
 
     mutating func answer(_ query: MetadataQuery, now: Duration, wallNow: Timestamp,
                          newToken: () -> String) -> MetadataOutcome {
-        guard let ip = query.callerIP, let caller = callers[String(ip)] else {
-            return .respond(Self.error(.permissionDenied, "the metadata endpoint answers only the containers of running tasks"))
-        }
+        guard let ip = query.callerIP, let caller = callers[String(ip)] else { return .unknownCaller }
         if query.path == Self.tokenPath || query.path == Self.tokenPath + "/" {
             return .respond(issueToken(query, caller, now: now, newToken: newToken))
         }
@@ -145,6 +146,10 @@ struct MetadataResponder: Sendable {
             return .respond(Self.ok(MetadataTree.text, cached.document, remaining: remaining))
         }
         return .respond(Self.error(.notFound, "no role named \(rest.prefix(200)) for this task"))
+    }
+
+    static var unknownCallerResponse: HTTPResponse {
+        error(.permissionDenied, "the metadata endpoint answers only the containers of running tasks")
     }
 
     static func ok(_ contentType: String, _ body: [UInt8], remaining: Duration?) -> HTTPResponse {

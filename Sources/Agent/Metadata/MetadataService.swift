@@ -10,6 +10,11 @@ import Synchronization
 /// it is a few dictionary lookups. A credentials request that finds nothing cached runs the
 /// provider once per task however many requests wait for it (at most `credentialWaitersMax`
 /// per task; beyond that, 503).
+///
+/// A container may ask before the agent has learned its address (the inspect after its start
+/// is still on its way). So while some task is starting without a known address, a request
+/// from an unknown address is held (at most `heldMax` of them) until the callers change and
+/// its address is known, or `unknownCallerWait` passes: then 403.
 final class MetadataService: HTTPHandler, CallerSink {
     struct Configuration: Sendable {
         var host: MetadataHost
@@ -18,6 +23,15 @@ final class MetadataService: HTTPHandler, CallerSink {
         var credentialsRefreshMargin: Duration = .seconds(300)
         var credentialWaitersMax = 256
         var tokensPerTaskMax = 128
+        var unknownCallerWait: Duration = .seconds(1)
+        var heldMax = 1_024
+    }
+
+    /// Requests from unknown addresses waiting for a starting task's address.
+    private struct Held {
+        var next: UInt64 = 0
+        var waiting: [UInt64: (query: MetadataQuery, respond: Respond)] = [:]
+        var starting = 0
     }
 
     typealias Respond = @Sendable (HTTPResponse) -> Void
@@ -28,6 +42,7 @@ final class MetadataService: HTTPHandler, CallerSink {
     /// Requests waiting for a provider run, by task id.
     private let fetching = Mutex<[String: [(MetadataQuery, Respond)]]>([:])
     private let origin = ContinuousClock.now
+    private let held = Mutex(Held())
 
     init(configuration: Configuration, logger: Logger = Logger(component: "metadata")) {
         var host = configuration.host
@@ -39,8 +54,17 @@ final class MetadataService: HTTPHandler, CallerSink {
         responder = Mutex(MetadataResponder(host: host, tokensPerTaskMax: configuration.tokensPerTaskMax))
     }
 
-    func callersChanged(_ callers: [TaskIdentity]) {
-        responder.withLock { $0.update(callers) }
+    func callersChanged(_ callers: [TaskIdentity], starting: Int) {
+        let known = responder.withLock { responder in
+            responder.update(callers)
+            return Set(responder.callers.keys)
+        }
+        let released = held.withLock { held in
+            held.starting = starting
+            let ids = held.waiting.filter { starting == 0 || known.contains(String($0.value.query.callerIP ?? "")) }.map(\.key)
+            return ids.compactMap { held.waiting.removeValue(forKey: $0) }
+        }
+        for (query, respond) in released { answer(query, respond: respond, fetched: false, mayHold: false) }
     }
 
     /// The IPs the endpoint answers now (tests, diagnostics).
@@ -53,15 +77,19 @@ final class MetadataService: HTTPHandler, CallerSink {
         let query = MetadataQuery(method: request.method, path: path, callerIP: request.remoteAddress.flatMap(Self.host(of:)),
                                   token: headers[MetadataResponder.tokenHeader], ttlSeconds: headers[MetadataResponder.ttlHeader],
                                   forwarded: headers["X-Forwarded-For"] != nil)
-        answer(query, respond: respond, fetched: false)
+        answer(query, respond: respond, fetched: false, mayHold: true)
     }
 
-    private func answer(_ query: MetadataQuery, respond: @escaping Respond, fetched: Bool) {
+    private func answer(_ query: MetadataQuery, respond: @escaping Respond, fetched: Bool, mayHold: Bool) {
         let now = origin.duration(to: .now)
         let outcome = responder.withLock { $0.answer(query, now: now, wallNow: .now(), newToken: Self.newToken) }
         switch outcome {
         case .respond(let response):
             respond(response)
+        case .unknownCaller where mayHold:
+            hold(query, respond: respond)
+        case .unknownCaller:
+            respond(MetadataResponder.unknownCallerResponse)
         case .fetchCredentials where fetched:
             respond(APIError(.unavailable, "credentials are not available yet; try again").response)
         case .fetchCredentials(let identity):
@@ -86,8 +114,31 @@ final class MetadataService: HTTPHandler, CallerSink {
                 if let failure {
                     respond(APIError(.internalError, failure.description).response)
                 } else {
-                    answer(query, respond: respond, fetched: true)
+                    answer(query, respond: respond, fetched: true, mayHold: false)
                 }
+            }
+        }
+    }
+
+    /// Holds a request from an unknown address while a task is starting; else 403 at once.
+    private func hold(_ query: MetadataQuery, respond: @escaping Respond) {
+        let id: UInt64? = held.withLock { held in
+            guard held.starting > 0, held.waiting.count < configuration.heldMax else { return nil }
+            held.next += 1
+            held.waiting[held.next] = (query, respond)
+            return held.next
+        }
+        guard let id else { return respond(MetadataResponder.unknownCallerResponse) }
+        // The callers may have changed between the answer and the hold: look once more, so a
+        // request is never left waiting for a change that has already happened.
+        let known = responder.withLock { $0.callers[String(query.callerIP ?? "")] != nil }
+        if known, let entry = held.withLock({ $0.waiting.removeValue(forKey: id) }) {
+            return answer(entry.query, respond: entry.respond, fetched: false, mayHold: false)
+        }
+        let wait = Int(configuration.unknownCallerWait.wholeMilliseconds)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(wait)) { [self] in
+            if let entry = held.withLock({ $0.waiting.removeValue(forKey: id) }) {
+                entry.respond(MetadataResponder.unknownCallerResponse)
             }
         }
     }
@@ -132,5 +183,7 @@ final class MetadataService: HTTPHandler, CallerSink {
 
 /// Receives the tasks the metadata endpoint may answer, each time they change.
 protocol CallerSink: Sendable {
-    func callersChanged(_ callers: [TaskIdentity])
+    /// `callers`: the running tasks with known addresses; `starting`: how many tasks are
+    /// starting whose address is not known yet.
+    func callersChanged(_ callers: [TaskIdentity], starting: Int)
 }

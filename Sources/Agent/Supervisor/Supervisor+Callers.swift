@@ -26,4 +26,16 @@ extension Supervisor {
         for ip in ambiguous { byIP[ip] = nil }
         return byIP.values.sorted { $0.taskId < $1.taskId }
     }
+
+    /// Tasks whose container is starting or has started but is not yet a caller (its address is
+    /// not known yet): a request from an unknown address may be one of them, worth a short wait.
+    var startingCallers: Int {
+        tasks.values.reduce(0) { count, record in
+            guard record.final == nil else { return count }
+            if record.pending == .start { return count + 1 }
+            guard let view = record.containerId.flatMap({ containers[$0] }), view.startAccepted else { return count }
+            let known = view.details.map { $0.running && $0.ipAddress != nil } ?? false
+            return count + (known ? 0 : 1)
+        }
+    }
 }

@@ -204,4 +204,25 @@ import Shared
             #expect(!rule.isInstalled(), "the agent stopped and left its rule behind")
         }
     }
+
+    /// A container's very first command may ask: the endpoint holds the request until the
+    /// agent has learned the container's address, instead of refusing it.
+    @Test(.timeLimit(.minutes(2)))
+    func theFirstCommandOfANewContainerIsAnswered() async throws {
+        guard let docker = await DockerTestEnvironment.client(), let arguments = try await Self.gatewayArguments(docker) else { return }
+        try await EndToEndCluster.run(docker: docker, agentArguments: arguments) { cluster in
+            let script = ContainerShell.endpointFromEnvironment
+                + #"; printf 'GET /latest/meta-data/instance-id HTTP/1.0\r\n\r\n' | nc $h $p; echo; echo done"#
+            var w = JSONWriter()
+            w.string(script)
+            let job = try await cluster.submit(#"{"name":"first","owner":"e2e","type":"batch","container":{"image":"\#(Jobs.image)","#
+                + #""command":["sh","-c",\#(String(decoding: w.bytes, as: UTF8.self))],"resources":{"cpu":0.1,"memoryMB":64}},"#
+                + #""batch":{"size":1}}"#)
+            let task = try #require(try await cluster.waitForTasks(job, count: 1, "finished") { $0.isFinished }.first)
+            #expect(task.reason == "normal", "\(task)")
+            #expect(task.message?.contains(" 200 OK") == true && task.message?.contains(task.id) == true, "\(task)")
+            // Leave the agent's removal of the finished container to finish before tear-down.
+            try await cluster.waitUntil("the finished container removed") { try await cluster.containers().isEmpty }
+        }
+    }
 }

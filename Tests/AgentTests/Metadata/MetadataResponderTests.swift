@@ -37,8 +37,11 @@ import Shared
                 return "tok\(counter)"
             }
             issued = counter
-            guard case .respond(let response) = outcome else { return HTTPResponse(status: -1) }
-            return response
+            switch outcome {
+            case .respond(let response): return response
+            case .unknownCaller: return MetadataResponder.unknownCallerResponse
+            case .fetchCredentials: return HTTPResponse(status: -1)
+            }
         }
 
         mutating func text(_ path: String, from ip: String = "172.17.0.2", token: String? = nil) -> String? {

@@ -33,7 +33,7 @@ import Shared
         let service = Self.service()
         try await Self.serving(service) { client in
             #expect(try await client.send(.GET, "/latest/meta-data/instance-id").status == 403, "no task runs yet")
-            service.callersChanged([Self.me])
+            service.callersChanged([Self.me], starting: 0)
             let answer = try await client.send(.GET, "/latest/meta-data/instance-id?ignored=1")
             #expect(answer.status == 200 && String(decoding: answer.bodyBytes, as: UTF8.self) == "t1")
             let head = try await client.send(.HEAD, "/latest/meta-data/local-ipv4")
@@ -43,7 +43,7 @@ import Shared
             let withToken = try await client.send(.GET, "/latest/meta-data/instance-id",
                                                   headers: ["X-aws-ec2-metadata-token": String(decoding: token.bodyBytes, as: UTF8.self)])
             #expect(withToken.status == 200 && withToken.headers["X-aws-ec2-metadata-token-ttl-seconds"] == "30")
-            service.callersChanged([])
+            service.callersChanged([], starting: 0)
             #expect(try await client.send(.GET, "/latest/meta-data/instance-id").status == 403, "stopped: refused at once")
         }
     }
@@ -75,7 +75,7 @@ import Shared
             printf '{"RoleName":"role-%s","AccessKeyId":"AK-%s","SecretAccessKey":"S","Token":"T","Expiration":"2099-01-01T00:00:00Z"}' "$1" "$FULLER_TASK_ID"
             """)
         let service = Self.service(credentials: CredentialsCommand(path: provider))
-        service.callersChanged([Self.me])
+        service.callersChanged([Self.me], starting: 0)
         try await Self.serving(service) { client in
             #expect(String(decoding: try await client.send(.GET, "/latest/meta-data/").bodyBytes, as: UTF8.self).contains("iam/"))
             let role = try await client.send(.GET, "/latest/meta-data/iam/security-credentials/")
@@ -92,12 +92,40 @@ import Shared
         defer { directory.remove() }
         let provider = try Self.script(directory, "provider", body)
         let service = Self.service(credentials: CredentialsCommand(path: provider, timeout: .milliseconds(300)))
-        service.callersChanged([Self.me])
+        service.callersChanged([Self.me], starting: 0)
         try await Self.serving(service) { client in
             let started = ContinuousClock.now
             let answer = try await client.send(.GET, "/latest/meta-data/iam/security-credentials/", timeout: .seconds(10))
             #expect(answer.status == 500)
             #expect(ContinuousClock.now - started < .seconds(3))
+        }
+    }
+
+    /// A container that asks before the agent has learned its address is held, not refused.
+    @Test func aStartingTasksFirstRequestWaitsForItsAddress() async throws {
+        let service = Self.service()
+        service.callersChanged([], starting: 1)
+        try await Self.serving(service) { client in
+            async let answer = client.send(.GET, "/latest/meta-data/instance-id", timeout: .seconds(5))
+            try await Task.sleep(for: .milliseconds(200))
+            service.callersChanged([Self.me], starting: 0)
+            let response = try await answer
+            #expect(response.status == 200 && String(decoding: response.bodyBytes, as: UTF8.self) == "t1")
+        }
+    }
+
+    @Test func anUnknownCallerIsRefusedAtOnceOrAfterTheWait() async throws {
+        let service = Self.service()
+        try await Self.serving(service) { client in
+            let started = ContinuousClock.now
+            let refused = try await client.send(.GET, "/latest/meta-data/instance-id")
+            #expect(refused.status == 403)
+            #expect(ContinuousClock.now - started < .milliseconds(500), "nothing is starting: no wait")
+            service.callersChanged([MetadataResponderTests.identity(ip: "172.17.0.2")], starting: 1)
+            let again = ContinuousClock.now
+            let held = try await client.send(.GET, "/latest/meta-data/instance-id", timeout: .seconds(5))
+            #expect(held.status == 403)
+            #expect(ContinuousClock.now - again >= .milliseconds(900), "held for the wait while a task starts")
         }
     }
 }

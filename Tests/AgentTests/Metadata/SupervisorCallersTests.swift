@@ -18,15 +18,38 @@ import Synchronization
         #expect(h.supervisor.callers.isEmpty)
         h.heartbeat(Assignments.answer([Self.tokenTask("t1")]))
         let id = try #require(h.docker.id(ofTask: "t1"))
+        #expect(h.supervisor.startingCallers == 0)
         let caller = try #require(h.supervisor.callers.first)
         #expect(h.supervisor.callers.count == 1)
         #expect(caller.taskId == "t1" && caller.jobId == "job-1" && caller.containerId == id && caller.ip == "172.17.0.9")
         #expect(caller.requireTokens && caller.resources.memoryMB == 64 && caller.image == "fuller-test/busybox:1")
 
+        #expect(h.supervisor.startingCallers == 0)
         // The exit event's inspect takes it out at once, before the master hears of the exit.
         h.docker.exit(id, code: 0, now: h.now)
         h.event(id)
         #expect(h.supervisor.callers.isEmpty)
+    }
+
+    /// Between Docker accepting the start and the inspect that brings the address, the task is
+    /// "starting": the endpoint holds an unknown caller's request for it.
+    @Test func aStartedContainerIsStartingUntilItsAddressIsKnown() {
+        var h = SupervisorHarness()
+        h.start()
+        h.supervisor.willSend(sequence: 1)
+        var queue = h.supervisor.assignments(Assignments.answer([Assignments.task("t1")]), requestSequence: 1, now: h.now)
+        var sawStarting = false
+        while !queue.isEmpty {
+            let action = queue.removeFirst()
+            guard let result = h.docker.perform(action, now: h.now) else { continue }
+            queue += h.supervisor.actionFinished(result, now: h.now)
+            if case .start = action {
+                #expect(h.supervisor.startingCallers == 1 && h.supervisor.callers.isEmpty)
+                sawStarting = true
+            }
+        }
+        #expect(sawStarting)
+        #expect(h.supervisor.startingCallers == 0 && h.supervisor.callers.map(\.taskId) == ["t1"])
     }
 
     @Test func twoTasksClaimingOneAddressAreBothLeftOut() throws {
@@ -34,6 +57,7 @@ import Synchronization
         h.start()
         h.heartbeat(Assignments.answer([Assignments.task("t1"), Assignments.task("t2", index: 1)]))
         #expect(h.supervisor.callers.isEmpty, "the fake engine gives every container 172.17.0.9")
+        #expect(h.supervisor.startingCallers == 0, "their addresses are known, if ambiguous")
         let second = try #require(h.docker.id(ofTask: "t2"))
         h.docker.containers[second]!.ipAddress = "172.17.0.10"
         h.event(second)
@@ -56,7 +80,11 @@ import Synchronization
 @Suite struct ExecutorCallerSinkTests {
     final class RecordingSink: CallerSink {
         let seen = Mutex<[[String]]>([])
-        func callersChanged(_ callers: [TaskIdentity]) { seen.withLock { $0.append(callers.map(\.taskId)) } }
+        let starting = Mutex<[Int]>([])
+        func callersChanged(_ callers: [TaskIdentity], starting: Int) {
+            seen.withLock { $0.append(callers.map(\.taskId)) }
+            self.starting.withLock { $0.append(starting) }
+        }
         var last: [String]? { seen.withLock { $0.last } }
     }
 
@@ -75,7 +103,9 @@ import Synchronization
             let id = try #require(engine.containers.values.first?.id)
             engine.exit(id, code: 0)
             #expect(await eventually { sink.last == [] })
-            #expect(sink.seen.withLock { $0 } == [["t1"], []], "published once per change, in order")
+            let seen = sink.seen.withLock { $0 }
+            #expect(seen.last == [] && seen.filter { $0 == ["t1"] }.count == 1, "published once per change, in order: \(seen)")
+            #expect(sink.starting.withLock { $0 }.last == 0)
         }
     }
 }
