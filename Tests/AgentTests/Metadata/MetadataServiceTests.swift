@@ -58,11 +58,17 @@ import Shared
         #expect(tokens.count == 100 && tokens.allSatisfy { $0.count == 43 && !$0.contains("=") && !$0.contains("/") })
     }
 
-    /// Writes an executable shell script and returns its path.
+    /// Writes an executable shell script and returns its path. A child shell writes it, so no
+    /// descriptor open for writing can leak from this process into a child that another test
+    /// forks meanwhile, which would make running the script fail with ETXTBSY.
     static func script(_ directory: TemporaryDirectory, _ name: String, _ body: String) throws -> String {
         let path = directory.path + "/" + name
-        try ("#!/bin/sh\n" + body + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+        writer.arguments = ["-c", "printf '%s\\n' \"$1\" > \"$2\" && chmod 755 \"$2\"", "sh", "#!/bin/sh\n" + body, path]
+        try writer.run()
+        writer.waitUntilExit()
+        guard writer.terminationStatus == 0 else { throw TestFailure("cannot write \(path)") }
         return path
     }
 

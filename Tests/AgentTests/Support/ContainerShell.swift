@@ -12,8 +12,9 @@ struct ContainerShell: Sendable {
     /// has none), in shell variables `h` and `p`.
     static let endpointFromEnvironment = #"u=${FULLER_METADATA_URL#http://}; case $u in *:*) h=${u%:*}; p=${u##*:};; *) h=$u; p=80;; esac"#
 
-    /// `docker exec CONTAINER sh -c script`: its standard output, or a thrown failure.
-    func run(_ script: String, timeout: Duration = .seconds(20)) throws -> String {
+    /// `docker exec CONTAINER sh -c script`: its standard output, or a thrown failure. The
+    /// timeout is generous: a daemon busy with many tests' containers can take seconds per exec.
+    func run(_ script: String, timeout: Duration = .seconds(60)) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.docker)
         process.arguments = ["-H", "unix://\(socketPath)", "exec", containerId, "sh", "-c", script]
@@ -28,7 +29,10 @@ struct ContainerShell: Sendable {
         process.waitUntilExit()
         timer.cancel()
         let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw TestFailure("docker exec \(script): status \(process.terminationStatus): \(text)") }
+        guard process.terminationStatus == 0 else {
+            let how = process.terminationReason == .uncaughtSignal ? "killed by signal" : "status"
+            throw TestFailure("docker exec \(script): \(how) \(process.terminationStatus): \(text)")
+        }
         return text
     }
 
