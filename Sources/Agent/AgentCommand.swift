@@ -67,6 +67,7 @@ enum AgentCommand {
         let server = HTTPServer(configuration: configuration, handler: AgentRoutes.router(
             readiness: { AgentRoutes.Readiness(docker: executor.health, master: heartbeat.status) }))
         do { try server.start() } catch {
+            metadata.abandon()
             return fail("cannot listen on \(host):\(port): \(error)")
         }
         logger.info("agent serving", ["api": .string("\(host):\(server.port)"), "cpu": .double(registration.resources.cpu),

@@ -82,6 +82,13 @@ final class MetadataEndpoint: Sendable {
         await server.shutdown(grace: .seconds(1))
     }
 
+    /// `stop` for a start-up that fails after the endpoint started: removes the rule and
+    /// starts the server's shutdown without waiting for it (the process is about to exit).
+    func abandon() {
+        dnat?.remove()
+        server.beginShutdown(grace: .zero)
+    }
+
     /// The rule, or nil (logged) when it cannot or need not be installed: containers cannot
     /// reach a loopback or wildcard address through DNAT.
     private static func installDNAT(to destination: String, address: String, logger: Logger) -> MetadataDNAT? {
