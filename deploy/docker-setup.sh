@@ -7,7 +7,8 @@
 # Tests/docker-env.sh for the tests' `fuller-test/busybox:1`.
 #
 # Steps, each skipped when already done (re-running changes nothing):
-#   1. install Debian's docker.io and busybox-static if missing (needs root and apt);
+#   1. install Debian's docker.io, busybox-static and iptables if missing (needs root and apt;
+#      the agent's metadata endpoint uses iptables for its 169.254.169.254 DNAT rule);
 #   2. start dockerd in the background if nothing answers GET /_ping on the socket
 #      (log: $FULLER_DOCKERD_LOG, default /tmp/fuller-dockerd.log; extra flags:
 #      $FULLER_DOCKERD_ARGS), waiting at most 60 s;
@@ -41,8 +42,9 @@ install_packages() {
     local missing=()
     command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 || missing+=(docker.io)
     dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "ok installed" || missing+=(busybox-static)
+    command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || [ -x /sbin/iptables ] || missing+=(iptables)
     if [ ${#missing[@]} -eq 0 ]; then
-        say "packages: docker.io and busybox-static present"
+        say "packages: docker.io, busybox-static and iptables present"
         return
     fi
     [ "$(id -u)" -eq 0 ] || fail "missing ${missing[*]}; run as root so apt-get can install them"

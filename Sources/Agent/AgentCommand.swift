@@ -8,16 +8,16 @@ import Shared
 ///
 /// Wiring: `DockerClient` (the Engine API) ← `Executor` (owns the `Supervisor`) ← `HeartbeatLoop`
 /// (talks to the masters through `MasterConnection`); `AgentRoutes` serves `/healthz`, `/readyz`
-/// (named checks: Docker, the masters) and `/metrics` (`AgentMetrics`). SIGTERM or
-/// SIGINT cancels the loops and exits without touching a container: they keep running, and the
-/// next agent with the same `--id` adopts them.
+/// (named checks: Docker, the masters, the metadata endpoint) and `/metrics` (`AgentMetrics`);
+/// the `MetadataEndpoint` answers containers about themselves from the executor's running tasks.
+/// SIGTERM or SIGINT cancels the loops, removes the metadata DNAT rule and exits without
+/// touching a container: they keep running, and the next agent with the same `--id` adopts them.
 enum AgentCommand {
     static let flags: [Flag] = [
         Flag("id", .string, default: .string("a1"), help: "This agent's id."),
         Flag("masters", .list, default: .list(["http://127.0.0.1:4700"]), help: "Every master's API URL.", valueName: "URLS"),
         Flag("data-dir", .string, default: .string("/var/lib/fuller/agent"), help: "Directory for the agent's state.", valueName: "DIR"),
         Flag("api", .string, default: .string("127.0.0.1:4710"), help: "Address of the agent's API.", valueName: "HOST:PORT"),
-        Flag("metadata", .string, default: .string("127.0.0.1:4711"), help: "Address of the metadata endpoint.", valueName: "HOST:PORT"),
         Flag("docker-socket", .string, default: .string("/var/run/docker.sock"), help: "Docker Engine API socket.", valueName: "PATH"),
         Flag("zone", .string, help: "Availability zone attribute."),
         Flag("machine-group", .string, help: "Machine group attribute."),
@@ -27,7 +27,7 @@ enum AgentCommand {
         Flag("orphan-grace", .duration, default: .duration(.seconds(60)),
              help: "How long a container of no task of this agent lives before it is stopped and removed."),
         Flag("stop-grace", .duration, default: .duration(.seconds(10)), help: "SIGTERM-to-SIGKILL grace when stopping a task."),
-    ]
+    ] + MetadataEndpoint.flags
 
     static func run(_ args: ParsedArguments) -> Int32 {
         let id = args.string("id") ?? "a1"
@@ -44,26 +44,36 @@ enum AgentCommand {
         do { connection = try MasterConnection(urls: args.list("masters")) } catch {
             return fail("--masters: \(error)")
         }
+        let docker = DockerClient(socketPath: args.string("docker-socket") ?? DockerClient.defaultSocketPath)
+        let metadata: MetadataEndpoint
+        do {
+            metadata = try MetadataEndpoint.start(args, docker: docker, host: metadataHost(id: id, registration.attributes),
+                                                  logger: logger.with(["part": .string("metadata")]))
+        } catch {
+            return fail(error.description)
+        }
         var executorConfiguration = Executor.Configuration()
         executorConfiguration.supervisor.agentId = id
-        executorConfiguration.supervisor.metadataURL = "http://\(args.string("metadata") ?? "127.0.0.1:4711")"
+        executorConfiguration.supervisor.metadataURL = metadata.containerURL
         executorConfiguration.supervisor.orphanGrace = args.duration("orphan-grace") ?? .seconds(60)
         executorConfiguration.supervisor.stopGraceSeconds = Int((args.duration("stop-grace") ?? .seconds(10)).wholeMilliseconds / 1000)
         let metrics = AgentMetrics()
-        let docker = MeasuredDockerEngine(engine: DockerClient(socketPath: args.string("docker-socket") ?? DockerClient.defaultSocketPath),
-                                          metrics: metrics)
-        let executor = Executor(engine: docker, configuration: executorConfiguration, logger: logger.with(["part": .string("executor")]),
-                                metrics: metrics)
+        let executor = Executor(engine: MeasuredDockerEngine(engine: docker, metrics: metrics), configuration: executorConfiguration,
+                                logger: logger.with(["part": .string("executor")]), metrics: metrics, callerSink: metadata.service)
         let heartbeat = HeartbeatLoop(configuration: .init(registration: registration), connection: connection,
                                       executor: executor, logger: logger.with(["part": .string("heartbeat")]))
-        // `/readyz`: every check must pass. Parts that serve containers (the metadata server) add theirs here.
-        let readiness = [AgentRoutes.dockerCheck { executor.health }, AgentRoutes.masterCheck { heartbeat.status }]
+        // `/readyz`: every check must pass.
+        let readiness = [AgentRoutes.dockerCheck { executor.health }, AgentRoutes.masterCheck { heartbeat.status },
+                         AgentRoutes.ReadinessCheck("metadata") {
+                             AgentRoutes.ReadinessResult(ok: metadata.isServing, message: metadata.isServing ? nil : "the metadata endpoint is not listening")
+                         }]
 
         var configuration = HTTPServer.Configuration(host: host, port: port)
         configuration.maxConnections = 256
         let server = HTTPServer(configuration: configuration, handler: AgentRoutes.router(readiness: readiness,
                                                                                              metrics: metrics.registry))
         do { try server.start() } catch {
+            metadata.abandon()
             return fail("cannot listen on \(host):\(port): \(error)")
         }
         logger.info("agent serving", ["api": .string("\(host):\(server.port)"), "cpu": .double(registration.resources.cpu),
@@ -83,6 +93,7 @@ enum AgentCommand {
         connection.shutdown()
         let serverDown = DispatchSemaphore(value: 0)
         Task {
+            await metadata.stop()
             await server.shutdown(grace: .seconds(5))
             serverDown.signal()
         }
@@ -101,6 +112,15 @@ enum AgentCommand {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
               (0...65_535).contains(port) else { return nil }
         return (String(text[..<colon]), port)
+    }
+
+    /// What the metadata endpoint tells every container about this agent.
+    static func metadataHost(id: String, _ attributes: [String: String]) -> MetadataHost {
+        var system = utsname()
+        uname(&system)
+        let machine = withUnsafeBytes(of: &system.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return MetadataHost(agentId: id, zone: attributes["zone"] ?? "", machineType: attributes["machineType"] ?? "",
+                            machineGroup: attributes["machineGroup"] ?? "", architecture: machine == "aarch64" ? "arm64" : machine)
     }
 
     static func attributes(_ args: ParsedArguments) -> [String: String] {

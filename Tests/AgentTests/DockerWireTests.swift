@@ -32,7 +32,7 @@ import Testing
             {"Id":"abc","Name":"/web","State":{"Status":"exited","Running":false,"ExitCode":137,"OOMKilled":true,
              "Error":"","StartedAt":"2026-11-25T16:30:00.123456789Z","FinishedAt":"0001-01-01T00:00:00Z",
              "Health":{"Status":"unhealthy","FailingStreak":3}},
-             "Config":{"Image":"app:1","Env":["A=1","B=x=y","C"],"Labels":{"k":"v"}},
+             "Config":{"Image":"app:1","Env":["A=1","B=x=y","C"],"Labels":{"k":"v"},"Hostname":"0123456789ab"},
              "HostConfig":{"NanoCpus":1000000000,"Memory":1048576,"MemorySwap":-1},
              "NetworkSettings":{"IPAddress":""}}
             """#)
@@ -41,7 +41,7 @@ import Testing
             id: "abc", name: "web", labels: ["k": "v"], status: "exited", running: false, exitCode: 137,
             oomKilled: true, error: "", startedAt: "2026-11-25T16:30:00.123456789Z", finishedAt: nil,
             ipAddress: nil, health: "unhealthy", image: "app:1", env: ["A": "1", "B": "x=y", "C": ""],
-            nanoCPUs: 1_000_000_000, memoryBytes: 1_048_576, memorySwapBytes: -1))
+            nanoCPUs: 1_000_000_000, memoryBytes: 1_048_576, memorySwapBytes: -1, hostname: "0123456789ab"))
     }
 
     @Test func eventLine() throws {

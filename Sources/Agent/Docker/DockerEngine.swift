@@ -122,6 +122,8 @@ struct ContainerDetails: Sendable, Equatable {
     var nanoCPUs: Int64 = 0
     var memoryBytes: Int64 = 0
     var memorySwapBytes: Int64 = 0
+    /// `Config.Hostname`: the container's host name (Docker's default is the short id).
+    var hostname: String = ""
 }
 
 /// One entry of `GET /containers/json`.

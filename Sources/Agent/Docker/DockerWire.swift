@@ -63,7 +63,8 @@ enum DockerWire {
             env: environment(json["Config"]?["Env"]),
             nanoCPUs: json["HostConfig"]?["NanoCpus"]?.int64Value ?? 0,
             memoryBytes: json["HostConfig"]?["Memory"]?.int64Value ?? 0,
-            memorySwapBytes: json["HostConfig"]?["MemorySwap"]?.int64Value ?? 0)
+            memorySwapBytes: json["HostConfig"]?["MemorySwap"]?.int64Value ?? 0,
+            hostname: json["Config"]?["Hostname"]?.stringValue ?? "")
     }
 
     /// One entry of `GET /containers/json`.

@@ -57,6 +57,9 @@ final class Executor: Sendable {
         var listWanted = true
         var lastList: Timestamp?
         var reportsVersionSeen: UInt64 = 0
+        /// The callers (and starting count) last handed to `callerSink`.
+        var callersPublished: [TaskIdentity] = []
+        var startingPublished = 0
     }
 
     let configuration: Configuration
@@ -69,11 +72,14 @@ final class Executor: Sendable {
     /// Waits for a duration; a manual clock in tests.
     let sleep: @Sendable (Duration) async throws -> Void
     let state: Mutex<State>
+    /// Told the running tasks' identities whenever they change (the metadata endpoint).
+    let callerSink: (any CallerSink)?
 
     init(engine: any DockerEngine, configuration: Configuration = Configuration(), wallClock: WallClock = .system,
-         logger: Logger = Logger(component: "executor"), metrics: AgentMetrics = AgentMetrics(),
+         logger: Logger = Logger(component: "executor"), metrics: AgentMetrics = AgentMetrics(), callerSink: (any CallerSink)? = nil,
          sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         precondition(configuration.maxInFlight > 0 && configuration.maxProbesInFlight > 0)
+        self.callerSink = callerSink
         self.engine = engine
         self.metrics = metrics
         self.configuration = configuration
@@ -143,11 +149,20 @@ final class Executor: Sendable {
     // MARK: Feeding the supervisor
 
     /// Runs one supervisor input under the lock, queues its actions, and outside the lock hands
-    /// them to idle workers and signals report changes.
+    /// them to idle workers and signals report changes. Changed callers go to `callerSink` under
+    /// the lock, so the sink sees every change in order (it takes only its own lock).
     func feed(_ input: (inout Supervisor) -> [Supervisor.Action]) {
         let (handoffs, changed) = state.withLock { state in
             let actions = input(&state.supervisor)
             count(actions)
+            if let callerSink {
+                let callers = state.supervisor.callers, starting = state.supervisor.startingCallers
+                if callers != state.callersPublished || starting != state.startingPublished {
+                    state.callersPublished = callers
+                    state.startingPublished = starting
+                    callerSink.callersChanged(callers, starting: starting)
+                }
+            }
             let handoffs = state.queue.push(actions.filter { !$0.isProbe }) + state.probes.push(actions.filter(\.isProbe))
             let changed = state.supervisor.reportsVersion != state.reportsVersionSeen
             state.reportsVersionSeen = state.supervisor.reportsVersion

@@ -9,7 +9,8 @@ import Synchronization
 final class DevAgent: Sendable {
     static let flags: [Flag] = [
         Flag("agent-api", .string, default: .string("127.0.0.1:4710"), help: "The local agent's API address.", valueName: "HOST:PORT"),
-        Flag("metadata", .string, default: .string("127.0.0.1:4711"), help: "The local agent's metadata endpoint.", valueName: "HOST:PORT"),
+        Flag("metadata", .string, default: .string("bridge:4711"),
+             help: "The local agent's container metadata endpoint (`bridge`: the Docker bridge's gateway).", valueName: "HOST:PORT"),
         Flag("docker-socket", .string, default: .string("/var/run/docker.sock"), help: "Docker Engine API socket.", valueName: "PATH"),
         Flag("agent", .bool, default: .bool(true), help: "Start the local agent (--no-agent: master only)."),
     ]
@@ -40,7 +41,7 @@ final class DevAgent: Sendable {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let agent = DevAgent(executable: binary, arguments: [
             "--id", "dev-agent", "--masters", masterURL, "--data-dir", dataDirectory,
-            "--api", args.string("agent-api") ?? "127.0.0.1:4710", "--metadata", args.string("metadata") ?? "127.0.0.1:4711",
+            "--api", args.string("agent-api") ?? "127.0.0.1:4710", "--metadata", args.string("metadata") ?? "bridge:4711",
             "--docker-socket", args.string("docker-socket") ?? "/var/run/docker.sock",
         ], logger: logger)
         try agent.launch()

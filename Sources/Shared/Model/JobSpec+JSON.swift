@@ -82,6 +82,10 @@ extension ContainerSpec {
                   entrypoint: try r.stringArray("entrypoint") ?? [],
                   env: try JobSpec.dictionary(r.stringMap("env"), path: r.fieldPath("env")), resources: resources)
         if let h = try r.object("healthCheck") { healthCheck = try HealthCheck(reader: h) }
+        if var m = try r.object("metadata") {
+            metadata = MetadataOptions(requireTokens: try m.bool("requireTokens") ?? false)
+            try m.finish()
+        }
         try r.finish()
     }
 
@@ -93,6 +97,10 @@ extension ContainerSpec {
         w.key("env"); w.stringMap(env)
         w.key("resources"); resources.write(to: &w)
         if let healthCheck { w.key("healthCheck"); healthCheck.write(to: &w) }
+        // Written only when set, so a job that does not use it encodes as before.
+        if metadata != MetadataOptions() {
+            w.key("metadata"); w.beginObject(); w.field("requireTokens", metadata.requireTokens); w.endObject()
+        }
         w.endObject()
     }
 }

@@ -43,15 +43,29 @@ public struct ContainerSpec: Sendable, Equatable {
     public var env: [String: String]
     public var resources: Resources
     public var healthCheck: HealthCheck?
+    /// How the agent's metadata endpoint treats this job's containers.
+    public var metadata: MetadataOptions
 
     public init(image: String, command: [String] = [], entrypoint: [String] = [], env: [String: String] = [:],
-                resources: Resources, healthCheck: HealthCheck? = nil) {
+                resources: Resources, healthCheck: HealthCheck? = nil, metadata: MetadataOptions = MetadataOptions()) {
         self.image = image
         self.command = command
         self.entrypoint = entrypoint
         self.env = env
         self.resources = resources
         self.healthCheck = healthCheck
+        self.metadata = metadata
+    }
+}
+
+/// A job's options for the container metadata endpoint (`container.metadata`).
+public struct MetadataOptions: Sendable, Equatable {
+    /// IMDSv2 only: every metadata request must carry a session token from
+    /// `PUT /latest/api/token`; a request without one gets 401.
+    public var requireTokens: Bool
+
+    public init(requireTokens: Bool = false) {
+        self.requireTokens = requireTokens
     }
 }
 

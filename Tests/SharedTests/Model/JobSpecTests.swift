@@ -38,6 +38,29 @@ import Testing
         #expect(try JobSpec(json: JSONParser.parse(w.bytes)) == spec)
     }
 
+    /// `container.metadata.requireTokens` is read, kept through a round trip and through an
+    /// assignment (the agent's copy of the spec), and left out of the JSON when false.
+    @Test func metadataOptionsRoundTrip() throws {
+        let required = Self.batch.replacingOccurrences(of: #""memoryMB":128}"#,
+                                                       with: #""memoryMB":128},"metadata":{"requireTokens":true}"#)
+        let spec = try Self.decode(required)
+        try spec.validate()
+        #expect(spec.container.metadata.requireTokens)
+        var w = JSONWriter()
+        spec.write(to: &w)
+        #expect(try JobSpec(json: JSONParser.parse(w.bytes)) == spec)
+        let assignment = TaskAssignment(taskId: "t", jobId: "j", index: 0, attempt: 0, container: spec.container, runtimeLimitSeconds: nil)
+        var a = JSONWriter()
+        assignment.write(to: &a)
+        #expect(try TaskAssignment(json: JSONParser.parse(a.bytes), path: "").container.metadata.requireTokens)
+
+        let plain = try Self.decode(Self.batch)
+        #expect(!plain.container.metadata.requireTokens)
+        var p = JSONWriter()
+        plain.write(to: &p)
+        #expect(!String(decoding: p.bytes, as: UTF8.self).contains("metadata"))
+    }
+
     @Test(arguments: [
         (#""name":"hello""#, #""name":"hello","colour":"red""#, "colour"),
         (#""cpu":0.5"#, #""cpu":0.5,"gpu":1"#, "container.resources.gpu"),

@@ -60,6 +60,8 @@ import Testing
         ("container.env.FULLER_X", .string("v"), "container.env.FULLER_X"), ("container.env.1A", .string("v"), "container.env.1A"),
         ("container.env.B", .string(String(repeating: "x", count: 33 * 1024)), "container.env.B"),
         ("container.bogus", .int(1), "container.bogus"),
+        ("container.metadata.requireTokens", .string("yes"), "container.metadata.requireTokens"),
+        ("container.metadata.bogus", .bool(true), "container.metadata.bogus"), ("container.metadata", .int(1), "container.metadata"),
         ("container.resources", nil, "container.resources"), ("container.resources.cpu", nil, "container.resources.cpu"),
         ("container.resources.cpu", .int(0), "container.resources.cpu"), ("container.resources.cpu", .double(-1), "container.resources.cpu"),
         ("container.resources.cpu", .int(2_000), "container.resources.cpu"), ("container.resources.memoryMB", nil, "container.resources.memoryMB"),

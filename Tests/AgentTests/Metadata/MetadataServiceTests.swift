@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Agent
+import Model
+import Shared
+
+/// The metadata service behind a live HTTP server on loopback, where the caller is 127.0.0.1,
+/// and the credentials provider as a real command.
+@Suite struct MetadataServiceTests {
+    static let me = MetadataResponderTests.identity(ip: "127.0.0.1")
+
+    /// Runs `body` with a server for `service` and a client of it.
+    static func serving(_ service: MetadataService, _ body: (HTTPClient) async throws -> Void) async throws {
+        let server = HTTPServer(configuration: HTTPServer.Configuration(host: "127.0.0.1", port: 0), handler: service)
+        try server.start()
+        let client = try HTTPClient(url: "http://127.0.0.1:\(server.port)")
+        do { try await body(client) } catch {
+            client.shutdown()
+            await server.shutdown(grace: .zero)
+            throw error
+        }
+        client.shutdown()
+        await server.shutdown(grace: .zero)
+    }
+
+    static func service(credentials: CredentialsCommand? = nil) -> MetadataService {
+        MetadataService(configuration: .init(host: MetadataResponderTests.host, credentials: credentials),
+                        logger: Logger(component: "test", sink: CapturingLogSink()))
+    }
+
+    @Test func answersByTheSourceAddressOverHTTP() async throws {
+        let service = Self.service()
+        try await Self.serving(service) { client in
+            #expect(try await client.send(.GET, "/latest/meta-data/instance-id").status == 403, "no task runs yet")
+            service.callersChanged([Self.me], starting: 0)
+            let answer = try await client.send(.GET, "/latest/meta-data/instance-id?ignored=1")
+            #expect(answer.status == 200 && String(decoding: answer.bodyBytes, as: UTF8.self) == "t1")
+            let head = try await client.send(.HEAD, "/latest/meta-data/local-ipv4")
+            #expect(head.status == 200 && head.bodyBytes.isEmpty && head.headers["Content-Length"] == "9")
+            let token = try await client.send(.PUT, "/latest/api/token", headers: ["X-aws-ec2-metadata-token-ttl-seconds": "30"])
+            #expect(token.status == 200 && token.bodyBytes.count == 43)
+            let withToken = try await client.send(.GET, "/latest/meta-data/instance-id",
+                                                  headers: ["X-aws-ec2-metadata-token": String(decoding: token.bodyBytes, as: UTF8.self)])
+            #expect(withToken.status == 200 && withToken.headers["X-aws-ec2-metadata-token-ttl-seconds"] == "30")
+            service.callersChanged([], starting: 0)
+            #expect(try await client.send(.GET, "/latest/meta-data/instance-id").status == 403, "stopped: refused at once")
+        }
+    }
+
+    @Test(arguments: [("172.17.0.2:40000", "172.17.0.2"), ("[::1]:80", "::1"), ("garbage", nil)] as [(String, String?)])
+    func sourceAddress(remote: String, host: String?) {
+        #expect(MetadataService.host(of: remote).map(String.init) == host)
+    }
+
+    @Test func tokensAreDistinct() {
+        let tokens = Set((0..<100).map { _ in MetadataService.newToken() })
+        #expect(tokens.count == 100 && tokens.allSatisfy { $0.count == 43 && !$0.contains("=") && !$0.contains("/") })
+    }
+
+    /// Writes an executable shell script and returns its path. A child shell writes it, so no
+    /// descriptor open for writing can leak from this process into a child that another test
+    /// forks meanwhile, which would make running the script fail with ETXTBSY.
+    static func script(_ directory: TemporaryDirectory, _ name: String, _ body: String) throws -> String {
+        let path = directory.path + "/" + name
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+        writer.arguments = ["-c", "printf '%s\\n' \"$1\" > \"$2\" && chmod 755 \"$2\"", "sh", "#!/bin/sh\n" + body, path]
+        try writer.run()
+        writer.waitUntilExit()
+        guard writer.terminationStatus == 0 else { throw TestFailure("cannot write \(path)") }
+        return path
+    }
+
+    @Test func credentialsFromTheProviderAreServedAndCached() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let count = directory.path + "/runs"
+        let provider = try Self.script(directory, "provider", """
+            echo run >> \(count)
+            printf '{"RoleName":"role-%s","AccessKeyId":"AK-%s","SecretAccessKey":"S","Token":"T","Expiration":"2099-01-01T00:00:00Z"}' "$1" "$FULLER_TASK_ID"
+            """)
+        let service = Self.service(credentials: CredentialsCommand(path: provider))
+        service.callersChanged([Self.me], starting: 0)
+        try await Self.serving(service) { client in
+            #expect(String(decoding: try await client.send(.GET, "/latest/meta-data/").bodyBytes, as: UTF8.self).contains("iam/"))
+            let role = try await client.send(.GET, "/latest/meta-data/iam/security-credentials/")
+            #expect(role.status == 200 && String(decoding: role.bodyBytes, as: UTF8.self) == "role-t1")
+            let document = try JSONParser.parse(try await client.send(.GET, "/latest/meta-data/iam/security-credentials/role-t1").bodyBytes)
+            #expect(document["AccessKeyId"]?.stringValue == "AK-t1" && document["Expiration"]?.stringValue == "2099-01-01T00:00:00Z")
+        }
+        #expect(try String(contentsOfFile: count, encoding: .utf8) == "run\n", "cached: the provider ran once")
+    }
+
+    @Test(arguments: ["exit 3", "echo not-json", "sleep 5"])
+    func aFailingProviderIsAnErrorNotAHang(body: String) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let provider = try Self.script(directory, "provider", body)
+        let service = Self.service(credentials: CredentialsCommand(path: provider, timeout: .milliseconds(300)))
+        service.callersChanged([Self.me], starting: 0)
+        try await Self.serving(service) { client in
+            let started = ContinuousClock.now
+            let answer = try await client.send(.GET, "/latest/meta-data/iam/security-credentials/", timeout: .seconds(10))
+            #expect(answer.status == 500)
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
+    }
+
+    /// A container that asks before the agent has learned its address is held, not refused.
+    @Test func aStartingTasksFirstRequestWaitsForItsAddress() async throws {
+        let service = Self.service()
+        service.callersChanged([], starting: 1)
+        try await Self.serving(service) { client in
+            async let answer = client.send(.GET, "/latest/meta-data/instance-id", timeout: .seconds(5))
+            try await Task.sleep(for: .milliseconds(200))
+            service.callersChanged([Self.me], starting: 0)
+            let response = try await answer
+            #expect(response.status == 200 && String(decoding: response.bodyBytes, as: UTF8.self) == "t1")
+        }
+    }
+
+    @Test func anUnknownCallerIsRefusedAtOnceOrAfterTheWait() async throws {
+        let service = Self.service()
+        try await Self.serving(service) { client in
+            let started = ContinuousClock.now
+            let refused = try await client.send(.GET, "/latest/meta-data/instance-id")
+            #expect(refused.status == 403)
+            #expect(ContinuousClock.now - started < .milliseconds(500), "nothing is starting: no wait")
+            service.callersChanged([MetadataResponderTests.identity(ip: "172.17.0.2")], starting: 1)
+            let again = ContinuousClock.now
+            let held = try await client.send(.GET, "/latest/meta-data/instance-id", timeout: .seconds(5))
+            #expect(held.status == 403)
+            #expect(ContinuousClock.now - again >= .milliseconds(900), "held for the wait while a task starts")
+        }
+    }
+}

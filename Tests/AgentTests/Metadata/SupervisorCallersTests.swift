@@ -1,0 +1,111 @@
+import Testing
+@testable import Agent
+import Model
+import Shared
+import Synchronization
+
+/// Which tasks the metadata endpoint answers: the supervisor's running containers with an IP.
+@Suite struct SupervisorCallersTests {
+    static func tokenTask(_ id: String) -> TaskAssignment {
+        var task = Assignments.task(id)
+        task.container.metadata.requireTokens = true
+        return task
+    }
+
+    @Test func aRunningTaskIsACallerUntilItsContainerStops() throws {
+        var h = SupervisorHarness()
+        h.start()
+        #expect(h.supervisor.callers.isEmpty)
+        h.heartbeat(Assignments.answer([Self.tokenTask("t1")]))
+        let id = try #require(h.docker.id(ofTask: "t1"))
+        #expect(h.supervisor.startingCallers == 0)
+        let caller = try #require(h.supervisor.callers.first)
+        #expect(h.supervisor.callers.count == 1)
+        #expect(caller.taskId == "t1" && caller.jobId == "job-1" && caller.containerId == id && caller.ip == "172.17.0.9")
+        #expect(caller.requireTokens && caller.resources.memoryMB == 64 && caller.image == "fuller-test/busybox:1")
+
+        #expect(h.supervisor.startingCallers == 0)
+        // The exit event's inspect takes it out at once, before the master hears of the exit.
+        h.docker.exit(id, code: 0, now: h.now)
+        h.event(id)
+        #expect(h.supervisor.callers.isEmpty)
+    }
+
+    /// Between Docker accepting the start and the inspect that brings the address, the task is
+    /// "starting": the endpoint holds an unknown caller's request for it.
+    @Test func aStartedContainerIsStartingUntilItsAddressIsKnown() {
+        var h = SupervisorHarness()
+        h.start()
+        h.supervisor.willSend(sequence: 1)
+        var queue = h.supervisor.assignments(Assignments.answer([Assignments.task("t1")]), requestSequence: 1, now: h.now)
+        var sawStarting = false
+        while !queue.isEmpty {
+            let action = queue.removeFirst()
+            guard let result = h.docker.perform(action, now: h.now) else { continue }
+            queue += h.supervisor.actionFinished(result, now: h.now)
+            if case .start = action {
+                #expect(h.supervisor.startingCallers == 1 && h.supervisor.callers.isEmpty)
+                sawStarting = true
+            }
+        }
+        #expect(sawStarting)
+        #expect(h.supervisor.startingCallers == 0 && h.supervisor.callers.map(\.taskId) == ["t1"])
+    }
+
+    @Test func twoTasksClaimingOneAddressAreBothLeftOut() throws {
+        var h = SupervisorHarness()
+        h.start()
+        h.heartbeat(Assignments.answer([Assignments.task("t1"), Assignments.task("t2", index: 1)]))
+        #expect(h.supervisor.callers.isEmpty, "the fake engine gives every container 172.17.0.9")
+        #expect(h.supervisor.startingCallers == 0, "their addresses are known, if ambiguous")
+        let second = try #require(h.docker.id(ofTask: "t2"))
+        h.docker.containers[second]!.ipAddress = "172.17.0.10"
+        h.event(second)
+        #expect(h.supervisor.callers.map(\.taskId) == ["t1", "t2"])
+        #expect(h.supervisor.callers.map(\.ip) == ["172.17.0.9", "172.17.0.10"])
+    }
+
+    @Test func aKilledTaskLeavesWhenItsContainerHasStopped() throws {
+        var h = SupervisorHarness()
+        h.start()
+        h.heartbeat(Assignments.answer([Assignments.task("t1")]))
+        #expect(h.supervisor.callers.count == 1)
+        h.heartbeat(Assignments.answer([], kills: ["t1"], version: 2))
+        #expect(h.supervisor.callers.isEmpty)
+        #expect(h.report("t1")?.reason == .killed)
+    }
+}
+
+/// The executor hands every change of callers to its sink, the metadata endpoint.
+@Suite struct ExecutorCallerSinkTests {
+    final class RecordingSink: CallerSink {
+        let seen = Mutex<[[String]]>([])
+        let starting = Mutex<[Int]>([])
+        func callersChanged(_ callers: [TaskIdentity], starting: Int) {
+            seen.withLock { $0.append(callers.map(\.taskId)) }
+            self.starting.withLock { $0.append(starting) }
+        }
+        var last: [String]? { seen.withLock { $0.last } }
+    }
+
+    @Test func aStartAndAnExitReachTheSink() async throws {
+        let engine = FakeDockerEngine()
+        let sink = RecordingSink()
+        var configuration = Executor.Configuration()
+        configuration.listInterval = .seconds(3600)
+        configuration.tickInterval = .seconds(3600)
+        let executor = Executor(engine: engine, configuration: configuration,
+                                logger: Logger(component: "test", sink: CapturingLogSink()), callerSink: sink)
+        try await ExecutorTests.running(executor) {
+            #expect(await eventually { executor.state.withLock { $0.supervisor.listed } })
+            executor.apply(Assignments.answer([Assignments.task("t1")]), requestSequence: 1)
+            #expect(await eventually { sink.last == ["t1"] })
+            let id = try #require(engine.containers.values.first?.id)
+            engine.exit(id, code: 0)
+            #expect(await eventually { sink.last == [] })
+            let seen = sink.seen.withLock { $0 }
+            #expect(seen.last == [] && seen.filter { $0 == ["t1"] }.count == 1, "published once per change, in order: \(seen)")
+            #expect(sink.starting.withLock { $0 }.last == 0)
+        }
+    }
+}
