@@ -28,7 +28,7 @@ public struct Autoscaler: Sendable {
     public init(rules: AutoscalerRules) {
         self.rules = rules
         for group in rules.groups { memory[group.name] = GroupMemory() }
-        lastStatus = AutoscalerStatus(evaluatedAtMs: nil, groups: [], unmatchedTasks: 0, actions: [])
+        lastStatus = .empty
     }
 
     /// One evaluation: the actions to take now, in order.

@@ -8,6 +8,16 @@ public struct AutoscalerStatus: Sendable, Equatable {
     public var unmatchedTasks: Int
     /// Oldest first.
     public var actions: [ActionRecord]
+
+    public init(evaluatedAtMs: Int64?, groups: [GroupStatus], unmatchedTasks: Int, actions: [ActionRecord]) {
+        self.evaluatedAtMs = evaluatedAtMs
+        self.groups = groups
+        self.unmatchedTasks = unmatchedTasks
+        self.actions = actions
+    }
+
+    /// Before any evaluation, or with autoscaling off.
+    public static let empty = AutoscalerStatus(evaluatedAtMs: nil, groups: [], unmatchedTasks: 0, actions: [])
 }
 
 public struct GroupStatus: Sendable, Equatable {
