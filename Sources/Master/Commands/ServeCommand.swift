@@ -23,7 +23,7 @@ enum ServeCommand {
         Flag("join", .bool, help: "Join a running group (added with `cluster add`) instead of bootstrapping a new one."),
     ])
 
-    static let dev = CommandSpec("dev", summary: "Run a development cluster: one master and one local agent.",
+    static let dev = CommandSpec("dev", summary: "Run a development cluster: one master and one local agent (or, with --autoscale, autoscaled local agents).",
                                  flags: serverFlags + DevAgent.flags + AutoscaleOptions.devFlags)
 
     static func run(_ args: ParsedArguments, dev: Bool) -> Int32 {
