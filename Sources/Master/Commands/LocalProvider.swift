@@ -176,7 +176,7 @@ enum LocalProvider {
             guard FileManager.default.fileExists(atPath: home + "/group") else { unknown.append(id); continue }
             if state(of: id, dir: dir) == .running, let pid = pid(of: id, dir: dir) { stop(pid) }
             if marker == "stopped" { try? FileManager.default.removeItem(atPath: home + "/data") }
-            FileManager.default.createFile(atPath: "\(home)/\(marker)", contents: nil)
+            _ = FileManager.default.createFile(atPath: "\(home)/\(marker)", contents: nil)
         }
         guard unknown.isEmpty else {
             return Reply(ok: false, agents: ids.filter { !unknown.contains($0) }, message: "no local agent \(unknown.joined(separator: ", "))")
