@@ -23,7 +23,7 @@ public struct Autoscaler: Sendable {
 
     /// How long a terminated agent's id is ignored if it shows up again (it may still be
     /// shutting down and register once more).
-    static let retiredMemoryMilliseconds: Int64 = 600_000
+    public static let retiredMemoryMilliseconds: Int64 = 600_000
 
     public init(rules: AutoscalerRules) {
         self.rules = rules

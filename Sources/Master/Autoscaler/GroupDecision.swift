@@ -45,9 +45,10 @@ struct GroupDecision {
         for agent in drained where agent.taskCount > 0 {
             actions.append(undrain(agent.id, "it got a task before it was terminated"))
         }
-        var reusable = drained.filter { $0.taskCount == 0 && $0.responsive }
+        // Idle drained agents: taken back for work if they still answer, else terminated.
+        var reusable = drained.filter { $0.taskCount == 0 }
         let expected = memory.expectedCount
-        sizing = Shortfall.size(demand, group: rule, reusable: reusable, expected: expected,
+        sizing = Shortfall.size(demand, group: rule, reusable: reusable.filter(\.responsive), expected: expected,
                                 newMax: max(0, rule.maxSize - members.count - expected))
         for id in sizing.reuse {
             actions.append(undrain(id, "\(demand.count) pending task(s) fit no other agent"))
@@ -55,7 +56,7 @@ struct GroupDecision {
         reusable.removeAll { sizing.reuse.contains($0.id) }
         var inService = members.count - drained.count + sizing.reuse.count + drained.filter { $0.taskCount > 0 }.count
         var (need, why) = wanted(inService: inService, expected: expected)
-        for agent in reusable.prefix(need) {
+        for agent in reusable.filter(\.responsive).prefix(need) {
             actions.append(undrain(agent.id, why))
             need -= 1
             inService += 1
@@ -153,6 +154,9 @@ struct GroupDecision {
     }
 
     private mutating func scaleDown(_ ids: [String]) -> AutoscalerAction {
+        // The invariant that keeps running tasks (and so disruption budgets) safe.
+        precondition(ids.allSatisfy { id in members.contains { $0.id == id && $0.taskCount == 0 && $0.draining } },
+                     "a scale-down chose an agent that is not drained and idle")
         let action = next(.scaleDown, count: ids.count, agents: ids, desired: members.count - ids.count,
                           reason: "drained and still idle")
         memory.providerAction = action.id

@@ -154,7 +154,7 @@ final class AutoscalerLoop: Sendable {
                 let outcome = provider.perform(action, group: group, context: context)
                 if action.kind == .scaleDown, case .succeeded = outcome {
                     let now = nowMs()
-                    registry.retire(action.agentIds, untilMs: now + 600_000, nowMs: now)
+                    registry.retire(action.agentIds, untilMs: now + Autoscaler.retiredMemoryMilliseconds, nowMs: now)
                 }
                 finish(action, outcome)
             }

@@ -157,6 +157,18 @@ import Model
         #expect(next.map(\.kind) == [.undrain] && next[0].agentIds == ["i1"])
     }
 
+    @Test func aDrainedIdleAgentThatWentSilentIsStillTerminatedNotReused() {
+        var scaler = Autoscaler(rules: Self.rules(maxIdle: 0, cooldownMs: 0))
+        var agents = [Self.agent("i1"), Self.agent("full", tasks: 4)]
+        #expect(scaler.plan(AutoscalerInput(nowMs: 0, agents: agents, pending: [])).map(\.kind) == [.drain])
+        agents[0].draining = true
+        agents[0].responsive = false
+        let next = scaler.plan(AutoscalerInput(nowMs: 5_000, agents: agents, pending: Self.tasks(2)))
+        #expect(next.map(\.kind) == [.scaleUp])
+        Self.succeed(&scaler, next, at: 5_000)
+        #expect(scaler.plan(AutoscalerInput(nowMs: 6_000, agents: agents, pending: Self.tasks(2))).map(\.kind) == [.scaleDown])
+    }
+
     @Test func pendingWorkTakesADrainedAgentBackInsteadOfAskingForANewOne() {
         var scaler = Autoscaler(rules: Self.rules(maxIdle: 0, cooldownMs: 0))
         var agents = [Self.agent("i1"), Self.agent("full", tasks: 4)]
