@@ -84,7 +84,15 @@ final class AutoscalerLoop: Sendable {
         }
     }
 
-    func start() { scheduleTick() }
+    /// Evaluates at once (a fresh `dev --autoscale` gets its first agent without waiting an
+    /// interval), then every interval.
+    func start() {
+        queue.async { [self] in
+            guard !box.state.withLock({ $0.stopped }) else { return }
+            evaluate()
+            scheduleTick()
+        }
+    }
 
     func stop() { box.state.withLock { $0.stopped = true } }
 

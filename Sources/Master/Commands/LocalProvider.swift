@@ -24,7 +24,7 @@ enum LocalProvider {
         Flag("agent-zones", .list, help: "Zones to spread the agents over (fewest agents first).", valueName: "LIST"),
         Flag("agent-machine-type", .string, help: "The agents' machineType attribute."),
         Flag("agent-args", .string, help: "More fuller-agent arguments, separated by spaces.", valueName: "ARGS"),
-        Flag("id-prefix", .string, default: .string(""), help: "Prefix of every agent id (keeps ids unique across hosts)."),
+        Flag("id-prefix", .string, help: "Prefix of every agent id (keeps ids unique across hosts)."),
         Flag("request-id", .string, help: "Makes a repeated call return the first answer.", valueName: "ID"),
     ], subcommands: [
         CommandSpec("scale-up", summary: "Start COUNT agents of GROUP.", positionals: [
