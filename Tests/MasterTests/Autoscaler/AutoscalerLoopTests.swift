@@ -61,6 +61,9 @@ import Shared
         #expect(actions.first?["kind"] == .string("scaleUp") && actions.first?["agents"] == .array([.string("new-1")]))
         #expect(actions.first?["result"] == .string("succeeded"))
         #expect(groups.first?["expected"] == .int(1) && groups.first?["shortfallTasks"] == .int(2))
+        try Self.expectMatchesSchema(status, "Autoscaler")
+        try Self.expectMatchesSchema(groups[0], "AutoscalerGroup")
+        try Self.expectMatchesSchema(actions[0], "AutoscalerAction")
         let metrics = String(decoding: try await client.send(.GET, "/metrics").bodyBytes, as: UTF8.self)
         #expect(metrics.contains(#"fuller_autoscaler_actions_total{group="g",kind="scaleUp",result="succeeded"} 1"#))
         #expect(metrics.contains(#"fuller_autoscaler_agents{group="g",state="expected"} 1"#))
@@ -69,6 +72,19 @@ import Shared
         #expect(provider.actions.count == 1)
         client.shutdown()
         await node.shutdown()
+    }
+
+    /// Every member the API sent is documented in openapi.json's schema, and every required one was sent.
+    static func expectMatchesSchema(_ value: JSONValue, _ schema: String) throws {
+        let data = try #require(FileManager.default.contents(atPath: OpenAPIRoutesTests.documentPath))
+        let document = try JSONParser.parse([UInt8](data))
+        let definition = try #require(document["components"]?["schemas"]?[schema])
+        guard case .object(let properties)? = definition["properties"], case .array(let required)? = definition["required"],
+              case .object(let members) = value else { throw TestFailure("\(schema): not an object schema, or not an object") }
+        let documented = Set(properties.map(\.0)), sent = Set(members.map(\.0))
+        #expect(sent.subtracting(documented).isEmpty, "\(schema): undocumented \(sent.subtracting(documented).sorted())")
+        let missing = required.compactMap { if case .string(let name) = $0, !sent.contains(name) { name } else { nil } }
+        #expect(missing.isEmpty, "\(schema): required but not sent \(missing)")
     }
 
     @Test(.timeLimit(.minutes(1)))
