@@ -26,11 +26,11 @@ import Shared
 
     private func run(_ dev: DevAutoscaleMaster) async throws {
         // minSize 1: the first agent is the autoscaler's own doing.
-        try await dev.wait("the first agent", timeout: .seconds(30)) { try await dev.readyAgents().count == 1 ? true : nil }
+        _ = try await poll("the first agent", timeout: .seconds(30)) { try await dev.readyAgents().count == 1 ? true : nil }
         // 8 tasks of 0.5 cpu on 1-cpu agents: 4 agents, so 3 more, asked for at once.
         let job = try await dev.submit(#"{"name":"burst","owner":"e2e@test","type":"batch","container":{"image":"\#(Jobs.image)","#
             + #""command":["sh","-c","sleep 8"],"resources":{"cpu":0.5,"memoryMB":64}},"batch":{"size":8}}"#)
-        let agentsOfTasks = try await dev.wait("8 tasks started on 4 agents", timeout: .seconds(60)) { () -> Set<String>? in
+        let agentsOfTasks = try await poll("8 tasks started on 4 agents", timeout: .seconds(60)) { () -> Set<String>? in
             let tasks = try await dev.items("/v1/tasks?jobId=\(job)&limit=100")
             let started = tasks.filter { $0["state"]?.stringValue == "Started" }
             return started.count == 8 ? Set(started.compactMap { $0["agentId"]?.stringValue }) : nil
@@ -41,10 +41,10 @@ import Shared
         let zones = try await dev.readyAgents().compactMap { $0["attributes"]?["zone"]?.stringValue }
         #expect(zones.sorted() == ["z1", "z1", "z2", "z2"])
 
-        try await dev.wait("the job Finished", timeout: .seconds(60)) {
+        _ = try await poll("the job Finished", timeout: .seconds(60)) {
             try await dev.get("/v1/jobs/\(job)")["state"]?.stringValue == "Finished" ? true : nil
         }
-        try await dev.wait("back to 1 agent", timeout: .seconds(60)) { try await dev.agents().count == 1 ? true : nil }
+        _ = try await poll("back to 1 agent", timeout: .seconds(60)) { try await dev.agents().count == 1 ? true : nil }
         let actions = try await dev.actions()
         let downs = actions.filter { $0["kind"]?.stringValue == "scaleDown" && $0["result"]?.stringValue == "succeeded" }
         let terminated = downs.flatMap { $0["agents"]?.arrayValue ?? [] }.compactMap(\.stringValue)
@@ -155,17 +155,6 @@ final class DevAutoscaleMaster: Sendable {
             throw TestFailure("submit: \(r.status) \(String(decoding: r.bodyBytes, as: UTF8.self))")
         }
         return id
-    }
-
-    @discardableResult
-    func wait<T>(_ what: String, timeout: Duration, _ probe: () async throws -> T?) async throws -> T {
-        let deadline = ContinuousClock.now + timeout
-        var lastError: (any Error)?
-        repeat {
-            do { if let value = try await probe() { return value } } catch { lastError = error }
-            try await Task.sleep(for: .milliseconds(200))
-        } while ContinuousClock.now < deadline
-        throw TestFailure("timed out after \(timeout) waiting for \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
     }
 }
 
