@@ -28,6 +28,7 @@ import Shared
         // minSize 1: the first agent is the autoscaler's own doing.
         _ = try await poll("the first agent", timeout: .seconds(30)) { try await dev.readyAgents().count == 1 ? true : nil }
         // 8 tasks of 0.5 cpu on 1-cpu agents: 4 agents, so 3 more, asked for at once.
+        let submitted = ContinuousClock.now
         let job = try await dev.submit(#"{"name":"burst","owner":"e2e@test","type":"batch","container":{"image":"\#(Jobs.image)","#
             + #""command":["sh","-c","sleep 8"],"resources":{"cpu":0.5,"memoryMB":64}},"batch":{"size":8}}"#)
         let agentsOfTasks = try await poll("8 tasks started on 4 agents", timeout: .seconds(60)) { () -> Set<String>? in
@@ -35,6 +36,7 @@ import Shared
             let started = tasks.filter { $0["state"]?.stringValue == "Started" }
             return started.count == 8 ? Set(started.compactMap { $0["agentId"]?.stringValue }) : nil
         }
+        let grown = ContinuousClock.now - submitted
         #expect(agentsOfTasks.count == 4)
         let ups = try await dev.actions().filter { $0["kind"]?.stringValue == "scaleUp" }
         #expect(ups.compactMap { $0["count"]?.int64Value } == [1, 3], "scale-ups: \(ups)")
@@ -44,7 +46,9 @@ import Shared
         _ = try await poll("the job Finished", timeout: .seconds(60)) {
             try await dev.get("/v1/jobs/\(job)")["state"]?.stringValue == "Finished" ? true : nil
         }
+        let finished = ContinuousClock.now
         _ = try await poll("back to 1 agent", timeout: .seconds(60)) { try await dev.agents().count == 1 ? true : nil }
+        print("autoscale end to end: submit → 8 tasks Started on 4 agents in \(grown); job Finished → 1 agent in \(ContinuousClock.now - finished)")
         let actions = try await dev.actions()
         let downs = actions.filter { $0["kind"]?.stringValue == "scaleDown" && $0["result"]?.stringValue == "succeeded" }
         let terminated = downs.flatMap { $0["agents"]?.arrayValue ?? [] }.compactMap(\.stringValue)
