@@ -13,6 +13,13 @@ enum AutoscalerVerbs {
         c.io.writeOutput(text(status, now: c.io.wallClockNow()))
     }
 
+    /// `agents of 2 cpu / 4096 MB in a, b; cooldown 60s; scale-down step 10`.
+    static func rulesText(_ rules: JSONValue?) -> String {
+        let zones = rules?.at("shape.zones").map { TableText.text($0) }.flatMap { $0 == "-" ? nil : " in " + $0.replacingOccurrences(of: " ", with: ", ") } ?? ""
+        return "agents of \(TableText.text(rules?.at("shape.cpu"))) cpu / \(TableText.text(rules?.at("shape.memoryMB"))) MB\(zones); "
+            + "cooldown \(TableText.text(rules?["cooldownSeconds"]))s; scale-down step \(TableText.text(rules?["scaleDownStepMax"]))"
+    }
+
     static func text(_ status: JSONValue, now: Timestamp) -> String {
         guard status["enabled"] == .bool(true) else { return "autoscaling is off (start the master with --autoscale-rules FILE)\n" }
         var out = "provider \(TableText.text(status.at("provider.command")))   evaluated \(TableText.age(from: status.string(at: "evaluatedAt"), now: now)) ago"
@@ -29,7 +36,7 @@ enum AutoscalerVerbs {
                             TableText.text(g["idle"]), "\(TableText.text(g.at("rules.minIdle")))-\(TableText.text(g.at("rules.maxIdle")))",
                             TableText.text(g["busy"]), TableText.text(g["draining"]), TableText.text(g["expected"]),
                             TableText.text(g["shortfallTasks"]), TableText.pairs(g["zones"]), cooldown])
-                decisions += "\(TableText.text(g["name"])): \(TableText.text(g["decision"]))\n"
+                decisions += "\(TableText.text(g["name"])): \(rulesText(g["rules"]))\n  \(TableText.text(g["decision"]))\n"
             }
         }
         out += groups.text + "\n" + decisions

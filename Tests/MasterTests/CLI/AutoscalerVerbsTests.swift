@@ -28,7 +28,8 @@ import Shared
         GROUP   SIZE   MIN-MAX   IDLE   KEEP IDLE   BUSY   DRAINING   EXPECTED   SHORTFALL   ZONES      COOLDOWN
         web     3      1-8       0      0-1         3      0          2          7           a=2, b=1   45s
 
-        web: scaleUp 2: 7 pending task(s) fit no agent; they need 2 new agent(s) of 2.0 cpu / 4096 MB
+        web: agents of 2 cpu / 4096 MB in a, b; cooldown 60s; scale-down step 10
+          scaleUp 2: 7 pending task(s) fit no agent; they need 2 new agent(s) of 2.0 cpu / 4096 MB
 
         ID   AGE   GROUP   ACTION        AGENTS    RESULT                  REASON
         4    15s   web     scaleUp 2     i-1 i-2   succeeded               7 pending task(s) fit no agent
