@@ -94,7 +94,18 @@ final class AutoscalerLoop: Sendable {
         }
     }
 
-    func stop() { box.state.withLock { $0.stopped = true } }
+    /// Provider calls still running when the loop stops.
+    private let calls = DispatchGroup()
+
+    /// Stops evaluating, then waits (at most `grace`) for provider calls already running, so a
+    /// stopping `dev` does not stop its agents while a scale-up is still starting one. A
+    /// stopping loop makes no further attempts of an action.
+    func stop(grace: Duration = .seconds(30)) {
+        box.state.withLock { $0.stopped = true }
+        if calls.wait(timeout: .now() + .milliseconds(Int(grace.wholeMilliseconds))) == .timedOut {
+            logger.warn("autoscaler provider calls still running at shutdown")
+        }
+    }
 
     var status: AutoscalerStatus { box.state.withLock { $0.core.status } }
 
@@ -158,7 +169,7 @@ final class AutoscalerLoop: Sendable {
         case .scaleUp, .scaleDown:
             guard let group = settings.rules.group(action.group) else { preconditionFailure("an action for an unknown group") }
             let context = ProviderContext(masterURL: masterURL(), currentSize: currentSize)
-            DispatchQueue.global().async { [self] in
+            DispatchQueue.global().async(group: calls) { [self] in
                 let outcome = provider.perform(action, group: group, context: context)
                 if action.kind == .scaleDown, case .succeeded = outcome {
                     let now = nowMs()
