@@ -50,11 +50,15 @@ final class PlacementLoop: Sendable {
     private let tickMilliseconds: Int
     /// Only the leader places tasks (a follower's store lags, and its proposals would fail).
     private let isLeader: @Sendable () -> Bool
+    /// Told how long each scheduling decision took (reading the store and computing the plan).
+    private let onIteration: @Sendable (Duration) -> Void
 
     init(store: StoreHandle, registry: AgentRegistry, replicator: any Replicator, scheduler: any Scheduler,
          nowMs: @escaping @Sendable () -> Int64, logger: Logger, batchMax: Int = 1_000, agentSilentAfterMs: Int64 = 30_000,
-         tick: Duration = .milliseconds(500), isLeader: @escaping @Sendable () -> Bool = { true }) {
+         tick: Duration = .milliseconds(500), isLeader: @escaping @Sendable () -> Bool = { true },
+         onIteration: @escaping @Sendable (Duration) -> Void = { _ in }) {
         self.isLeader = isLeader
+        self.onIteration = onIteration
         self.store = store
         self.registry = registry
         self.replicator = replicator
@@ -115,9 +119,11 @@ final class PlacementLoop: Sendable {
             state.withLock { $0.blocked = true }
             return
         }
+        let started = ContinuousClock.now
         let input = store.read { s in Self.input(store: s, agents: agents, nowMs: now, silentAfterMs: agentSilentAfterMs, limit: batchMax) }
         guard !input.pending.isEmpty else { return }
         let plan = scheduler.schedule(input)
+        onIteration(started.duration(to: .now))
         state.withLock { s in
             s.lastUnplaced = plan.unplaced
             s.blocked = !plan.unplaced.isEmpty

@@ -16,12 +16,12 @@ enum TaskVerbs {
 
     /// One row per task; REASON shows why a finished task ended, with its exit code if any.
     static func taskTable(_ tasks: [JSONValue], now: Timestamp, showJob: Bool) -> TextTable {
-        var table = TextTable(["ID"] + (showJob ? ["JOB"] : []) + ["INDEX", "STATE", "REASON", "AGENT", "IP", "AGE"])
+        var table = TextTable(["ID"] + (showJob ? ["JOB"] : []) + ["INDEX", "STATE", "HEALTH", "REASON", "AGENT", "IP", "AGE"])
         for task in tasks {
             var reason = TableText.text(task["reason"])
             if let code = task["exitCode"] { reason += " (exit \(TableText.text(code)))" }
             table.add([TableText.text(task["id"])] + (showJob ? [TableText.text(task["jobId"])] : []) + [
-                TableText.text(task["index"]), TableText.text(task["state"]), reason, TableText.text(task["agentId"]),
+                TableText.text(task["index"]), TableText.text(task["state"]), TableText.text(task["health"]), reason, TableText.text(task["agentId"]),
                 TableText.text(task["ip"]), TableText.age(from: task.string(at: "createdAt"), now: now),
             ])
         }

@@ -103,11 +103,14 @@ final class MasterNode: Sendable {
                                      })
         self.registry = registry
         let cluster: RaftCluster? = if case .raft(let c) = replication { c } else { nil }
+        metrics.observeAgents(registry, nowMs: nowMs)
+        metrics.observeRaft { cluster.map { c in (c.replicator.status, { c.name(of: $0) }) } }
         membership = cluster.map { MembershipChanges(cluster: $0) }
         let leadership = Leadership(cluster: cluster, selfName: configuration.id)
         let placement = PlacementLoop(store: store, registry: registry, replicator: replicator, scheduler: FirstFitScheduler(),
                                       nowMs: nowMs, logger: logger, agentSilentAfterMs: Int64(3 * interval),
-                                      isLeader: { leadership.isLeader })
+                                      isLeader: { leadership.isLeader },
+                                      onIteration: { metrics.schedulerIterationSeconds.observe($0) })
         self.placement = placement
         let autoscaler = configuration.autoscaler.map { settings in
             AutoscalerLoop(settings: settings, store: store, registry: registry, isLeader: { leadership.isLeader }, nowMs: nowMs,

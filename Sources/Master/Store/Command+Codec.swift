@@ -26,6 +26,7 @@ extension Command {
             if let v = u.agentId { w.field("agentId", v) }
             if let v = u.containerId { w.field("containerId", v) }
             if let v = u.ip { w.field("ip", v) }
+            if let v = u.health { w.field("health", v) }
             w.field("at", u.atMs)
         case let .setMasterAddress(name, address, atMs):
             w.field("op", "setMasterAddress"); w.field("name", name); w.field("peerAddress", address); w.field("at", atMs)
@@ -59,7 +60,8 @@ extension Command {
                 taskId: try r.requiredString("taskId"), state: try r.enumValue("state", TaskState.self),
                 reason: try r.optionalEnum("reason", FinishReason.self), exitCode: try r.int("exitCode"),
                 message: try r.string("message"), agentId: try r.string("agentId"),
-                containerId: try r.string("containerId"), ip: try r.string("ip"), atMs: at))
+                containerId: try r.string("containerId"), ip: try r.string("ip"),
+                health: try r.string("health"), atMs: at))
         case "setMasterAddress":
             self = .setMasterAddress(name: try r.requiredString("name"), peerAddress: try r.requiredString("peerAddress"), atMs: at)
         case "forgetMaster": self = .forgetMaster(name: try r.requiredString("name"), atMs: at)

@@ -27,11 +27,13 @@ public struct TaskUpdate: Sendable, Equatable {
     public var agentId: String?
     public var containerId: String?
     public var ip: String?
+    /// The container's health as the agent reports it (`TaskReport.health`).
+    public var health: String?
     public var atMs: Int64
 
     public init(taskId: String, state: TaskState, reason: FinishReason? = nil, exitCode: Int? = nil,
                 message: String? = nil, agentId: String? = nil, containerId: String? = nil, ip: String? = nil,
-                atMs: Int64) {
+                health: String? = nil, atMs: Int64) {
         self.taskId = taskId
         self.state = state
         self.reason = reason
@@ -40,6 +42,7 @@ public struct TaskUpdate: Sendable, Equatable {
         self.agentId = agentId
         self.containerId = containerId
         self.ip = ip
+        self.health = health
         self.atMs = atMs
     }
 }

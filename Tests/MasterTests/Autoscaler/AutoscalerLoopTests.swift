@@ -67,6 +67,7 @@ import Shared
         let metrics = String(decoding: try await client.send(.GET, "/metrics").bodyBytes, as: UTF8.self)
         #expect(metrics.contains(#"fuller_autoscaler_actions_total{group="g",kind="scaleUp",result="succeeded"} 1"#))
         #expect(metrics.contains(#"fuller_autoscaler_agents{group="g",state="expected"} 1"#))
+        #expect(try MetricsDocumentation.undocumented(in: metrics) == [])
         // Still expected: no second request while the agent boots.
         try await Task.sleep(for: .milliseconds(400))
         #expect(provider.actions.count == 1)
