@@ -26,6 +26,7 @@ fi
 
 # Phases, so that CPU-heavy suites never starve the timing-sensitive ones on a 2-core machine:
 # in-process tests; real processes with Docker; replicated masters; the Raft simulation.
+# (Filters are regular expressions: "EndToEndTests" also selects AutoscaleEndToEndTests.)
 heavy="EndToEndTests|DurabilityTests|ReplicatedMasterTests|MembershipProcessTests|RaftSimulationTests"
 passed=0
 phase() { # NAME LOG swift-test-arguments...

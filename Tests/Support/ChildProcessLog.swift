@@ -13,12 +13,12 @@ public enum BuiltProduct {
 
 /// A child's standard error, drained continuously: finds the port in its "serving" line and
 /// keeps the last `bytesMax` bytes so a failing test can show what the child said.
-final class ChildProcessLog: Sendable {
+public final class ChildProcessLog: Sendable {
     private let text = Mutex<[UInt8]>([])
     private let closed = Atomic<Bool>(false)
     let bytesMax: Int
 
-    init(_ pipe: Pipe, bytesMax: Int = 256 * 1024) {
+    public init(_ pipe: Pipe, bytesMax: Int = 256 * 1024) {
         self.bytesMax = bytesMax
         pipe.fileHandleForReading.readabilityHandler = { [self] handle in
             let chunk = handle.availableData
@@ -34,10 +34,10 @@ final class ChildProcessLog: Sendable {
         }
     }
 
-    var contents: String { String(decoding: text.withLock { $0 }, as: UTF8.self) }
+    public var contents: String { String(decoding: text.withLock { $0 }, as: UTF8.self) }
 
     /// The port of the first log line containing `marker` with an `"api":"127.0.0.1:PORT"` field.
-    func waitForPort(marker: String, after skip: Int = 0, deadline: ContinuousClock.Instant) throws -> Int {
+    public func waitForPort(marker: String, after skip: Int = 0, deadline: ContinuousClock.Instant) throws -> Int {
         while ContinuousClock.now < deadline {
             var seen = 0
             for line in contents.split(separator: "\n") where line.contains(marker) {

@@ -35,8 +35,12 @@ struct AgentsAPI: Sendable {
             w.endObject()
             return Rendering.json(200, w.bytes)
         } catch let e as AgentRegistry.RegisterError {
-            guard case .full(let max) = e else { return APIError.from(e).response }
-            return APIError(status: 429, code: "resource_exhausted", message: "\(max) agents are registered, the limit").response
+            switch e {
+            case .full(let max):
+                return APIError(status: 429, code: "resource_exhausted", message: "\(max) agents are registered, the limit").response
+            case .retired(let id):
+                return APIError(status: 409, code: "conflict", message: "agent \(id) was terminated by the autoscaler", field: "id").response
+            }
         } catch {
             return APIError.from(error).response
         }

@@ -32,6 +32,9 @@ final class AgentRegistry: Sendable {
         var agents: [String: Entry] = [:]
         var nextWaiterId: UInt64 = 1
         var versionBase: UInt64
+        /// Agents given back by the autoscaler, refused until the time given (one shutting
+        /// down may heartbeat once more, get 404 and try to register again).
+        var retired: [String: Int64] = [:]
     }
 
     private let state: Mutex<State>
@@ -53,12 +56,16 @@ final class AgentRegistry: Sendable {
         state = Mutex(State(versionBase: versionBase))
     }
 
-    enum RegisterError: Error { case full(Int) }
+    enum RegisterError: Error { case full(Int), retired(String) }
 
     /// Adds or refreshes an agent. Returns true for an agent not seen before.
     @discardableResult
     func register(_ registration: AgentRegistration, nowMs: Int64) throws(RegisterError) -> Bool {
         let (isNew, stale) = try state.withLock { (s) throws(RegisterError) -> (Bool, Waiter?) in
+            if let until = s.retired[registration.id] {
+                guard until <= nowMs else { throw .retired(registration.id) }
+                s.retired[registration.id] = nil
+            }
             if var entry = s.agents[registration.id] {
                 let waiter = entry.waiter
                 entry.registration = registration
@@ -134,6 +141,21 @@ final class AgentRegistry: Sendable {
         }
         if found { notify([agentId]) }
         return found
+    }
+
+    /// Forgets agents the autoscaler terminated and refuses their registrations until `untilMs`.
+    /// A held heartbeat of one is answered 404.
+    func retire(_ agentIds: [String], untilMs: Int64, nowMs: Int64) {
+        let held = state.withLock { s -> [(String, Waiter)] in
+            s.retired = s.retired.filter { $0.value > nowMs }
+            var held: [(String, Waiter)] = []
+            for id in agentIds {
+                if let waiter = s.agents.removeValue(forKey: id)?.waiter { held.append((id, waiter)) }
+                if s.retired.count < agentsMax { s.retired[id] = untilMs }
+            }
+            return held
+        }
+        for (id, waiter) in held { flush(id, waiter) }
     }
 
     /// Answers every held heartbeat now (the master is stopping), so no long poll keeps the

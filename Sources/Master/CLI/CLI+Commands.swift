@@ -43,6 +43,8 @@ extension CLI {
         ], positionals: [Positional("ID", help: "The task id.")]),
     ])
 
+    static let autoscaler = CommandSpec("autoscaler", summary: "Show the autoscaler: rules, group sizes, idle counts, decisions and the last actions.",
+                                        flags: clientFlags)
     static let agents = CommandSpec("agents", summary: "List the agents known to the master.", flags: clientFlags)
     static let cluster = CommandSpec("cluster", summary: "Show the masters, the leader, term and log indexes; add or remove a master.",
                                      flags: clientFlags, subcommands: [

@@ -1,7 +1,7 @@
 import Shared
 
 /// The client verbs of `fuller-master`: `job submit|list|status|kill|scale`, `task list|kill`,
-/// `agents` and `cluster [add|remove]`. Each sends requests to a master's v1 API and prints a table, or the
+/// `agents`, `cluster [add|remove]` and `autoscaler`. Each sends requests to a master's v1 API and prints a table, or the
 /// server's JSON with `--json`.
 ///
 /// Mounting: the integrator's root command lists `CLI.commands` among its subcommands and, when
@@ -9,7 +9,7 @@ import Shared
 /// both steps with a root of its own.
 enum CLI {
     /// The command trees to mount under the program's root.
-    static let commands: [CommandSpec] = [job, task, agents, cluster]
+    static let commands: [CommandSpec] = [job, task, agents, cluster, autoscaler]
 
     /// The first words that select a client verb.
     static let verbs: Set<String> = Set(commands.map(\.name))
@@ -35,6 +35,7 @@ enum CLI {
             case "cluster": try ClusterVerbs.cluster(context)
             case "cluster add": try ClusterVerbs.add(context)
             case "cluster remove": try ClusterVerbs.remove(context)
+            case "autoscaler": try AutoscalerVerbs.show(context)
             case let other: preconditionFailure("no client verb \"\(other)\"")
             }
             return 0

@@ -14,7 +14,7 @@ enum ServeCommand {
         Flag("max-body-bytes", .int, default: .int(1 << 20), help: "Largest request body accepted."),
         Flag("max-active-jobs", .int, default: .int(100_000), help: "Unfinished jobs the store accepts at most."),
         Flag("log-level", .string, default: .string("info"), help: "debug, info, warn or error."),
-    ]
+    ] + AutoscaleOptions.flags
 
     static let serve = CommandSpec("serve", summary: "Run a master.", flags: serverFlags + [
         Flag("id", .string, default: .string("m1"), help: "This master's id."),
@@ -23,8 +23,8 @@ enum ServeCommand {
         Flag("join", .bool, help: "Join a running group (added with `cluster add`) instead of bootstrapping a new one."),
     ])
 
-    static let dev = CommandSpec("dev", summary: "Run a development cluster: one master and one local agent.",
-                                 flags: serverFlags + DevAgent.flags)
+    static let dev = CommandSpec("dev", summary: "Run a development cluster: one master and one local agent (or, with --autoscale, autoscaled local agents).",
+                                 flags: serverFlags + DevAgent.flags + AutoscaleOptions.devFlags)
 
     static func run(_ args: ParsedArguments, dev: Bool) -> Int32 {
         do {
@@ -41,8 +41,10 @@ enum ServeCommand {
             }
             config.logLevel = level
             if !dev { config.cluster = try clusterConfiguration(args, config: config) }
+            config.autoscaler = try AutoscaleOptions.settings(args, dev: dev, dataDirectory: config.dataDirectory)
+            let autoscaleDev = dev && args.bool("autoscale")
             let node = try MasterNode.start(config)
-            let agent = dev ? try DevAgent.start(args, masterURL: "http://\(config.apiHost == "0.0.0.0" ? "127.0.0.1" : config.apiHost):\(node.apiPort)",
+            let agent = dev && !autoscaleDev ? try DevAgent.start(args, masterURL: "http://\(config.apiHost == "0.0.0.0" ? "127.0.0.1" : config.apiHost):\(node.apiPort)",
                                                  dataDirectory: config.dataDirectory + "/agent", logger: node.logger) : nil
             Termination.wait()
             agent?.stop()
@@ -52,6 +54,7 @@ enum ServeCommand {
                 stopped.signal()
             }
             stopped.wait()
+            if autoscaleDev { AutoscaleOptions.stopLocalAgents(dataDirectory: config.dataDirectory) }
             return 0
         } catch let e as UsageError {
             Logger(component: "master").error("invalid command line", ["error": .string(e.message)])

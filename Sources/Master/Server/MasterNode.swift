@@ -23,6 +23,8 @@ final class MasterNode: Sendable {
         var logLevel = LogLevel.info
         /// Set for a replicated group of masters; nil runs one master with its own log.
         var cluster: RaftCluster.Configuration?
+        /// Autoscaling rules and provider (`--autoscale-rules`); nil turns autoscaling off.
+        var autoscaler: AutoscalerLoop.Settings?
     }
 
     /// How writes become durable: this master's own group-commit log, or Raft.
@@ -51,6 +53,8 @@ final class MasterNode: Sendable {
     let replication: Replication
     /// Membership changes and leadership handover; nil for a single master.
     let membership: MembershipChanges?
+    /// Leader-only autoscaling; nil without rules.
+    let autoscaler: AutoscalerLoop?
 
     /// The port the API listens on (useful with port 0).
     var apiPort: Int { server.port }
@@ -108,6 +112,12 @@ final class MasterNode: Sendable {
                                       isLeader: { leadership.isLeader },
                                       onIteration: { metrics.schedulerIterationSeconds.observe($0) })
         self.placement = placement
+        let autoscaler = configuration.autoscaler.map { settings in
+            AutoscalerLoop(settings: settings, store: store, registry: registry, isLeader: { leadership.isLeader }, nowMs: nowMs,
+                           silentAfterMs: Int64(3 * interval), masterURL: { leadership.leaderAPI.map { "http://\($0)" } ?? "" },
+                           onCapacity: { placement.trigger(.capacity) }, metrics: metrics.registry, logger: logger)
+        }
+        self.autoscaler = autoscaler
         hooks.set { index, command, result in
             events.append(index: index, command: command, result: result)
             let reaction = ApplyHooks.reaction(to: command, result: result, store: store)
@@ -124,6 +134,7 @@ final class MasterNode: Sendable {
         EventsAPI(events: events).register(on: &router)
         SystemAPI(leadership: leadership, store: store, metrics: metrics).register(on: &router)
         MembersAPI(changes: membership).register(on: &router)
+        AutoscalerAPI(autoscaler: autoscaler).register(on: &router)
         var http = configuration.http
         http.host = configuration.apiHost
         http.port = configuration.apiPort
@@ -133,6 +144,7 @@ final class MasterNode: Sendable {
         let apiAddress = "\(configuration.apiHost == "0.0.0.0" ? "127.0.0.1" : configuration.apiHost):\(server.port)"
         leadership.setAPIAddress(apiAddress)
         cluster?.setAPIAddress(apiAddress)
+        autoscaler?.start()
         logger.info("master serving", ["api": .string("\(configuration.apiHost):\(server.port)"),
                                        "appliedIndex": .int(Int64(store.read { $0.appliedIndex }))])
     }
@@ -144,6 +156,7 @@ final class MasterNode: Sendable {
     /// closes the log.
     func shutdown(grace: Duration = .seconds(5)) async {
         placement.stop()
+        autoscaler?.stop()
         registry.answerAllHeld()
         if let membership, let leader = await membership.handOver() {
             logger.info("leadership handed over", ["leader": .string(leader)])

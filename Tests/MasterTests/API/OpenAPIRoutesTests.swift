@@ -45,6 +45,7 @@ struct OpenAPIDocumentError: Error, CustomStringConvertible {
             "GET /v1/agents", "GET /v1/agents/{id}", "POST /v1/agents/{id}/drain",
             "POST /v1/agents/register", "POST /v1/agents/{id}/heartbeat",
             "GET /v1/cluster", "POST /v1/cluster/members", "DELETE /v1/cluster/members/{id}", "GET /v1/events", "GET /healthz", "GET /readyz", "GET /metrics",
+            "GET /v1/autoscaler",
         ])
     }
 
