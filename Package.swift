@@ -27,13 +27,16 @@ let package = Package(
         // Pure: placement (scheduler interface and implementations).
         .target(name: "Scheduler", dependencies: ["Model"], path: "Sources/Master/Scheduler",
                 swiftSettings: strict),
+        // Pure: the reconciler (store vs. agent reports → commands and kills).
+        .target(name: "Reconciler", dependencies: ["Model", "JobStore"], path: "Sources/Master/Reconciler",
+                swiftSettings: strict),
         // Pure: the Raft consensus core (no I/O, no clock; time comes in as ticks).
         .target(name: "Raft", path: "Sources/Master/Raft", swiftSettings: strict),
         // Files: the write-ahead log and snapshot files.
         .target(name: "Storage", dependencies: ["Shared"], path: "Sources/Master/Storage",
                 swiftSettings: strict),
-        .executableTarget(name: "Master", dependencies: ["Shared", "Model", "JobStore", "Storage", "Scheduler", "Raft"],
-                          path: "Sources/Master", exclude: ["Store", "Storage", "Scheduler", "Raft", "API/openapi.json"],
+        .executableTarget(name: "Master", dependencies: ["Shared", "Model", "JobStore", "Storage", "Scheduler", "Raft", "Reconciler"],
+                          path: "Sources/Master", exclude: ["Store", "Storage", "Scheduler", "Raft", "Reconciler", "API/openapi.json"],
                           swiftSettings: strict),
         .executableTarget(name: "Agent", dependencies: ["Shared", "Model"], path: "Sources/Agent",
                           swiftSettings: strict),
@@ -43,7 +46,7 @@ let package = Package(
         .executableTarget(name: "Bench", dependencies: ["Shared", "Model"], path: "Tests/Benchmarks/Bench",
                           swiftSettings: strict),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Model"], path: "Tests/SharedTests"),
-        .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Raft", "Shared", "Model", "TestSupport"],
+        .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Raft", "Reconciler", "Shared", "Model", "TestSupport"],
                     path: "Tests/MasterTests", exclude: ["Raft"]),
         // The Raft core's tests: rules, scenario files and the seeded cluster simulation.
         .testTarget(name: "RaftTests", dependencies: ["Raft"], path: "Tests/MasterTests/Raft",

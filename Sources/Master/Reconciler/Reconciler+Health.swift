@@ -1,0 +1,55 @@
+import JobStore
+import Model
+
+/// Unhealthy service tasks: replaced once Docker's verdict (the job's health check failed
+/// `retries` times in a row) has held for one more check interval, and never more at once than
+/// the job's disruption budget allows.
+extension Reconciler {
+    /// When the task has been reported unhealthy since, if it is a running service task that
+    /// has been so for at least its threshold; nil otherwise.
+    func unhealthySince(_ task: JobTask, _ job: Job, _ report: TaskReport, _ pass: inout Pass) -> Int64? {
+        guard job.spec.type == .service, job.state == .accepted, report.health == "unhealthy" else { return nil }
+        let since = unhealthyFrom[task.id] ?? pass.now
+        pass.unhealthy[task.id] = since
+        return pass.now - since >= Self.unhealthyThresholdMs(job.spec.container.healthCheck) ? since : nil
+    }
+
+    /// One health-check interval (10 s without a check, as Docker's default).
+    static func unhealthyThresholdMs(_ check: HealthCheck?) -> Int64 {
+        Int64(max(check?.intervalSeconds ?? 10, 1)) * 1_000
+    }
+
+    /// How many of a job's tasks may be unavailable because Fuller disrupts them.
+    static func budget(_ job: Job) -> Int {
+        let desired = job.spec.service?.capacity.desired ?? 0
+        switch job.spec.disruptionBudget {
+        case nil: return 1
+        case .maxUnavailable(let n)?: return n
+        case .maxUnavailablePercent(let p)?: return max(1, desired * p / 100)
+        }
+    }
+
+    /// Kills the longest-unhealthy candidates while the job's unavailable tasks (not yet
+    /// started, being killed, disconnected or just acted on: `disrupted`) stay within budget.
+    func replaceUnhealthy(_ job: Job, _ candidates: [(since: Int64, task: JobTask)], disrupted: Int, _ pass: inout Pass) {
+        let budget = Self.budget(job)
+        var room = budget - disrupted
+        for (since, task) in candidates.sorted(by: { ($0.since, $0.task.id) < ($1.since, $1.task.id) }) {
+            let unhealthyFor = Self.text(pass.now - since)
+            guard room > 0 else {
+                pass.deferred.insert(task.id)
+                if !deferred.contains(task.id) {
+                    pass.actions.append(ReconcileAction(kind: .unhealthyDeferred, agentId: task.agentId, taskId: task.id,
+                                                        reason: "unhealthy for \(unhealthyFor); job \(job.id) has \(disrupted) of "
+                                                            + "\(budget) disruptions in use"))
+                }
+                continue
+            }
+            room -= 1
+            let why = "unhealthy for \(unhealthyFor) (health check failing)"
+            pass.actions.append(ReconcileAction(kind: .unhealthy, agentId: task.agentId, taskId: task.id, reason: why,
+                                                update: TaskUpdate(taskId: task.id, state: .killInitiated, reason: .failed,
+                                                                   message: why, atMs: pass.now)))
+        }
+    }
+}
