@@ -47,7 +47,7 @@ let package = Package(
                           swiftSettings: strict),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Model"], path: "Tests/SharedTests"),
         .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Raft", "Reconciler", "Shared", "Model", "TestSupport"],
-                    path: "Tests/MasterTests", exclude: ["Raft"]),
+                    path: "Tests/MasterTests", exclude: ["Raft", "Reconciler/Scenarios"]),
         // The Raft core's tests: rules, scenario files and the seeded cluster simulation.
         .testTarget(name: "RaftTests", dependencies: ["Raft"], path: "Tests/MasterTests/Raft",
                     exclude: ["Scenarios"]),

@@ -29,8 +29,10 @@ extension Reconciler {
         }
     }
 
-    /// Kills the longest-unhealthy candidates while the job's unavailable tasks (not yet
-    /// started, being killed, disconnected or just acted on: `disrupted`) stay within budget.
+    /// Kills the longest-unhealthy candidates while the job's disrupted tasks (not yet started
+    /// or still `starting` their health check, being killed, disconnected, or just acted on)
+    /// stay within budget. Unhealthy tasks themselves do not count: they are what the budget
+    /// lets Fuller replace, a few at a time.
     func replaceUnhealthy(_ job: Job, _ candidates: [(since: Int64, task: JobTask)], disrupted: Int, _ pass: inout Pass) {
         let budget = Self.budget(job)
         var room = budget - disrupted
@@ -40,8 +42,8 @@ extension Reconciler {
                 pass.deferred.insert(task.id)
                 if !deferred.contains(task.id) {
                     pass.actions.append(ReconcileAction(kind: .unhealthyDeferred, agentId: task.agentId, taskId: task.id,
-                                                        reason: "unhealthy for \(unhealthyFor); job \(job.id) has \(disrupted) of "
-                                                            + "\(budget) disruptions in use"))
+                                                        reason: "unhealthy for \(unhealthyFor); job \(job.id) has \(budget - room) of "
+                                                            + "\(budget) allowed disruptions in progress"))
                 }
                 continue
             }

@@ -102,7 +102,8 @@ public struct Reconciler: Sendable {
             let before = pass.actions.count
             let report = checkTask(task, on: agentId, &pass)
             guard pass.actions.count == before, task.state == .started, let report else { continue }
-            available += 1
+            // A replacement is still being replaced until its health check has passed once.
+            if report.health != "starting" { available += 1 }
             if let since = unhealthySince(task, job, report, &pass) { candidates.append((since, task)) }
         }
         guard !candidates.isEmpty else { return }

@@ -2,6 +2,7 @@ import Foundation
 import JobStore
 import Scheduler
 import Model
+import Reconciler
 import Shared
 import Storage
 
@@ -23,6 +24,10 @@ final class MasterNode: Sendable {
         var logLevel = LogLevel.info
         /// Set for a replicated group of masters; nil runs one master with its own log.
         var cluster: RaftCluster.Configuration?
+        var reconciler = ReconcilerConfiguration()
+        var reconcileInterval: Duration = .seconds(2)
+        /// The longest a heartbeat is held; bounds how stale an idle agent's last report is.
+        var agentLongPollMax: Duration = .seconds(30)
     }
 
     /// How writes become durable: this master's own group-commit log, or Raft.
@@ -48,6 +53,7 @@ final class MasterNode: Sendable {
     let routes: [String]
     let registry: AgentRegistry
     let placement: PlacementLoop
+    let reconcile: ReconcileLoop
     let replication: Replication
     /// Membership changes and leadership handover; nil for a single master.
     let membership: MembershipChanges?
@@ -92,17 +98,27 @@ final class MasterNode: Sendable {
         self.events = events
         let nowMs: @Sendable () -> Int64 = { Timestamp.now().millisecondsSinceEpoch }
         let interval = configuration.heartbeatIntervalMilliseconds
-        let registry = AgentRegistry(heartbeatIntervalMilliseconds: interval, versionBase: UInt64(nowMs()) << 16,
-                                     buildResponse: { agentId, version, drain in
-                                         store.read { AgentResponses.build(agentId: agentId, version: version, drain: drain,
-                                                                           store: $0, intervalMilliseconds: interval) }
-                                     })
-        self.registry = registry
         let cluster: RaftCluster? = if case .raft(let c) = replication { c } else { nil }
         membership = cluster.map { MembershipChanges(cluster: $0) }
         let leadership = Leadership(cluster: cluster, selfName: configuration.id)
+        let reconcile = ReconcileLoop(configuration: configuration.reconciler, interval: configuration.reconcileInterval,
+                                      store: store, replicator: replicator, metrics: metrics.registry, logger: logger,
+                                      nowMs: nowMs, isActive: { leadership.isLeader && leadership.isReady })
+        self.reconcile = reconcile
+        let registry = AgentRegistry(longPollMaxMilliseconds: Int(configuration.agentLongPollMax.wholeMilliseconds),
+                                     heartbeatIntervalMilliseconds: interval, versionBase: UInt64(nowMs()) << 16,
+                                     buildResponse: { agentId, version, drain in
+                                         var response = store.read { AgentResponses.build(agentId: agentId, version: version, drain: drain,
+                                                                                          store: $0, intervalMilliseconds: interval) }
+                                         response.kills += reconcile.kills(for: agentId)
+                                         return response
+                                     })
+        self.registry = registry
+        reconcile.start(registry: registry)
+        // An agent whose tasks the reconciler would mark Disconnected takes no new ones.
+        let silentAfterMs = min(Int64(3 * interval), configuration.reconciler.agentDisconnectedAfter.wholeMilliseconds)
         let placement = PlacementLoop(store: store, registry: registry, replicator: replicator, scheduler: FirstFitScheduler(),
-                                      nowMs: nowMs, logger: logger, agentSilentAfterMs: Int64(3 * interval),
+                                      nowMs: nowMs, logger: logger, agentSilentAfterMs: silentAfterMs,
                                       isLeader: { leadership.isLeader })
         self.placement = placement
         hooks.set { index, command, result in
@@ -117,7 +133,7 @@ final class MasterNode: Sendable {
         }
         JobsAPI(store: store, replicator: replicator, nowMs: nowMs, newJobID: { ID.random() }).register(on: &router)
         AgentsAPI(registry: registry, reports: ReportProcessor(store: store, replicator: replicator), placement: placement,
-                  store: store, nowMs: nowMs).register(on: &router)
+                  store: store, nowMs: nowMs, reconcile: reconcile).register(on: &router)
         EventsAPI(events: events).register(on: &router)
         SystemAPI(leadership: leadership, store: store, metrics: metrics).register(on: &router)
         MembersAPI(changes: membership).register(on: &router)
@@ -141,6 +157,7 @@ final class MasterNode: Sendable {
     /// closes the log.
     func shutdown(grace: Duration = .seconds(5)) async {
         placement.stop()
+        reconcile.stop()
         registry.answerAllHeld()
         if let membership, let leader = await membership.handOver() {
             logger.info("leadership handed over", ["leader": .string(leader)])
