@@ -4,24 +4,35 @@ import Model
 /// Kills on the reconciler's behalf: tasks a connected agent runs although the store does not
 /// place them there (finished while the agent was away, or unknown), and containers of tasks
 /// the store has finished. Kills go by task id: an agent that does not track the task adopts
-/// its labelled container, stops it and reports the task finished, and the kill is dropped
-/// once that report arrives (the agent then removes the container).
+/// the container labelled with it, stops it and reports the task finished (with no such
+/// container it just reports it finished), and the kill is dropped once that report arrives.
+///
+/// An unknown container is matched to its task through the container ids the store recorded.
+/// One the store never learned (the agent died between creating it and reporting it) cannot be
+/// matched by id, so its agent is sent a kill for each task that finished on it before a
+/// container id was known, once each; whatever still matches nothing is left to the agent's
+/// own orphan rule (`--orphan-grace`).
 extension Reconciler {
     mutating func agentKills(_ pass: inout Pass) -> [String: Set<String>] {
-        var result: [String: Set<String>] = [:]
         var notes: [String: [String: ReconcileAction]] = [:]
         var containers: [(agentId: String, containerId: String)] = []
+        var confirmedNow: [String: Set<String>] = [:]
         for (agentId, observation) in pass.input.agents where pass.silenceMs(agentId) <= disconnectedMs {
             guard let reports = observation.reports else { continue }
             containers += observation.unknownContainers.prefix(configuration.killsPerAgentMax).map { (agentId, $0) }
             guard pass.matched[agentId, default: 0] != reports.count else { continue }
-            for report in reports.values where report.state != .finished {
+            for report in reports.values {
+                if report.state == .finished {
+                    if kills[agentId]?.contains(report.taskId) == true { confirmedNow[agentId, default: []].insert(report.taskId) }
+                    continue
+                }
                 guard let why = staleReason(report.taskId, on: agentId, pass) else { continue }
                 notes[agentId, default: [:]][report.taskId] = ReconcileAction(kind: .killStaleTask, agentId: agentId,
                                                                               taskId: report.taskId, reason: why)
             }
         }
-        unknownContainerKills(containers, &notes, &pass)
+        unknownContainerKills(containers, confirmedNow, &notes, &pass)
+        var result: [String: Set<String>] = [:]
         for (agentId, byTask) in notes {
             let ids = byTask.keys.sorted().prefix(configuration.killsPerAgentMax)
             result[agentId] = Set(ids)
@@ -41,29 +52,51 @@ extension Reconciler {
         return nil
     }
 
-    /// Maps unknown containers to tasks through the container ids the store recorded.
+    /// Kills for unknown containers: by recorded container id, else by the tasks that finished
+    /// on the agent with no container id known (each sent until the agent confirms it once).
     private mutating func unknownContainerKills(_ containers: [(agentId: String, containerId: String)],
-                                       _ notes: inout [String: [String: ReconcileAction]], _ pass: inout Pass) {
+                                                _ confirmedNow: [String: Set<String>],
+                                                _ notes: inout [String: [String: ReconcileAction]], _ pass: inout Pass) {
         var noted = Set<String>()
-        defer { unmatchedNoted = noted }
+        var next = confirmed.merging(confirmedNow) { $0.union($1) }.filter { pass.input.agents[$0.key] != nil }
+        defer { unmatchedNoted = noted; confirmed = next }
         guard !containers.isEmpty else { return }
-        let wanted = Set(containers.map(\.containerId))
+        let wanted = Set(containers.map(\.containerId)), agents = Set(containers.map(\.agentId))
         var owners: [String: JobTask] = [:]
+        var withoutContainer: [String: [JobTask]] = [:]
         pass.input.store.forEachTask { task in
-            if let id = task.containerId, wanted.contains(id) { owners[id] = task }
+            if let id = task.containerId {
+                if wanted.contains(id) { owners[id] = task }
+            } else if task.isFinished, let agentId = task.agentId, agents.contains(agentId) {
+                withoutContainer[agentId, default: []].append(task)
+            }
         }
+        var unmatched: [String: [String]] = [:]
         for (agentId, containerId) in containers {
-            if let task = owners[containerId], task.agentId == agentId {
-                guard task.isFinished, notes[agentId]?[task.id] == nil else { continue }  // live: the agent adopts it
-                notes[agentId, default: [:]][task.id] = ReconcileAction(
-                    kind: .killUnknownContainer, agentId: agentId, taskId: task.id, containerId: containerId,
-                    reason: "container \(containerId) belongs to task \(task.id), Finished/\(task.reason?.rawValue ?? "")")
+            guard let task = owners[containerId], task.agentId == agentId else {
+                unmatched[agentId, default: []].append(containerId)
                 continue
             }
-            noted.insert(containerId)
-            guard !unmatchedNoted.contains(containerId) else { continue }
-            pass.actions.append(ReconcileAction(kind: .unmatchedContainer, agentId: agentId, taskId: nil, containerId: containerId,
-                                                reason: "no task known for container \(containerId); the agent's orphan rule removes it"))
+            guard task.isFinished else { continue }  // live here: the agent is adopting it
+            notes[agentId, default: [:]][task.id] = ReconcileAction(
+                kind: .killUnknownContainer, agentId: agentId, taskId: task.id, containerId: containerId,
+                reason: "container \(containerId) belongs to task \(task.id), Finished/\(task.reason?.rawValue ?? "")")
+        }
+        for (agentId, ids) in unmatched {
+            let done = next[agentId] ?? []
+            var kept = Set<String>()
+            defer { next[agentId] = kept }
+            for task in withoutContainer[agentId] ?? [] {
+                guard !done.contains(task.id) else { kept.insert(task.id); continue }
+                notes[agentId, default: [:]][task.id] = ReconcileAction(
+                    kind: .killUnknownContainer, agentId: agentId, taskId: task.id,
+                    reason: "\(ids.count) unknown container(s); task \(task.id) finished here before its container was known")
+            }
+            for id in ids where !unmatchedNoted.contains(id) {
+                pass.actions.append(ReconcileAction(kind: .unmatchedContainer, agentId: agentId, taskId: nil, containerId: id,
+                                                    reason: "no task recorded for container \(id); killing by label, else the agent's orphan rule removes it"))
+            }
+            noted.formUnion(ids)
         }
     }
 }

@@ -29,6 +29,8 @@ public struct Reconciler: Sendable {
     var unhealthyFrom: [String: Int64] = [:]
     var deferred: Set<String> = []
     var unmatchedNoted: Set<String> = []
+    /// Per agent: tasks killed by label for unmatched containers that the agent confirmed.
+    var confirmed: [String: Set<String>] = [:]
     public private(set) var kills: [String: Set<String>] = [:]
 
     let launchedMs, startInitiatedMs, killInitiatedMs, disconnectedMs, lostMs, graceMs: Int64
