@@ -45,6 +45,9 @@ let package = Package(
         // The start-latency benchmark's client (Tests/Benchmarks/start.sh).
         .executableTarget(name: "Bench", dependencies: ["Shared", "Model"], path: "Tests/Benchmarks/Bench",
                           swiftSettings: strict),
+        // The reconciler benchmark (Tests/Benchmarks/reconcile.sh).
+        .executableTarget(name: "ReconcileBench", dependencies: ["Model", "JobStore", "Reconciler"],
+                          path: "Tests/Benchmarks/ReconcileBench", swiftSettings: strict),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Model"], path: "Tests/SharedTests"),
         .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Raft", "Reconciler", "Shared", "Model", "TestSupport"],
                     path: "Tests/MasterTests", exclude: ["Raft", "Reconciler/Scenarios"]),

@@ -15,11 +15,10 @@ import Synchronization
 /// Soft state only: the last reports of each agent and the reconciler's memory. A master that
 /// is not the leader, or not ready, keeps no reconciler; the next leader starts its own.
 final class ReconcileLoop: Sendable {
-    /// The latest heartbeat of one agent process.
+    /// The latest heartbeat of one agent process, summarised once (not once per pass).
     struct Observed: Sendable {
         var sequence: UInt64
-        var reports: [String: TaskReport]
-        var unknownContainers: [String]
+        var observation: AgentObservation
     }
 
     private struct State {
@@ -83,12 +82,14 @@ final class ReconcileLoop: Sendable {
         var reports: [String: TaskReport] = [:]
         reports.reserveCapacity(beat.reports.count)
         for report in beat.reports { reports[report.taskId] = report }
+        let observation = AgentObservation(lastHeardMs: 0, reports: reports, unknownContainers: beat.unknownContainers)
         let interesting = state.withLock { s -> Bool in
-            let previous = s.observed[agentId]
-            if let previous, previous.sequence > beat.sequence { return false }
-            s.observed[agentId] = Observed(sequence: beat.sequence, reports: reports, unknownContainers: beat.unknownContainers)
-            return previous == nil || !beat.unknownContainers.isEmpty || previous!.reports.count != reports.count
-                || beat.reports.contains { $0.health == "unhealthy" || previous!.reports[$0.taskId] == nil }
+            let previous = s.observed[agentId]?.observation.reports
+            if let seen = s.observed[agentId], seen.sequence > beat.sequence { return false }
+            s.observed[agentId] = Observed(sequence: beat.sequence, observation: observation)
+            guard let previous else { return true }
+            return !beat.unknownContainers.isEmpty || previous.count != reports.count
+                || beat.reports.contains { $0.health == "unhealthy" || previous[$0.taskId] == nil }
         }
         if interesting { trigger() }
     }
@@ -141,9 +142,9 @@ final class ReconcileLoop: Sendable {
         var agents: [String: AgentObservation] = [:]
         agents.reserveCapacity(entries.count)
         for entry in entries {
-            let seen = observed[entry.registration.id]
-            agents[entry.registration.id] = AgentObservation(lastHeardMs: entry.lastHeartbeatMs, reports: seen?.reports,
-                                                             unknownContainers: seen?.unknownContainers ?? [])
+            var observation = observed[entry.registration.id]?.observation ?? AgentObservation(lastHeardMs: 0)
+            observation.lastHeardMs = entry.lastHeartbeatMs
+            agents[entry.registration.id] = observation
         }
         let input = ReconcileInput(store: store.copy(), agents: agents, nowMs: now)
         var core = state.withLock { $0.core } ?? Reconciler(configuration: configuration)

@@ -2,19 +2,48 @@ import JobStore
 import Model
 
 /// What the leader knows of one agent when a pass starts (soft state, never replicated).
+/// Build one per heartbeat, not per pass: the digest of its reports is computed here.
 public struct AgentObservation: Sendable {
     /// The last heartbeat or registration this master received.
     public var lastHeardMs: Int64
     /// The task reports of the agent's latest heartbeat, by task id; nil until a heartbeat has
     /// arrived since the agent (re)registered, so an unknown picture is never read as "none".
-    public var reports: [String: TaskReport]?
+    public let reports: [String: TaskReport]?
     /// Containers labelled `fuller.managed` that belong to no task the agent knows.
-    public var unknownContainers: [String]
+    public let unknownContainers: [String]
+    /// A summary of the reported task ids, compared with the same summary of the tasks the
+    /// store places on the agent: when they agree, no task is missing and none is stale, and
+    /// the pass looks up no report of this agent.
+    let digest: TaskSetDigest
+    /// Some report says `starting` or `unhealthy`: its tasks' health must be read.
+    let healthNoted: Bool
 
     public init(lastHeardMs: Int64, reports: [String: TaskReport]? = nil, unknownContainers: [String] = []) {
         self.lastHeardMs = lastHeardMs
         self.reports = reports
         self.unknownContainers = unknownContainers
+        var digest = TaskSetDigest(), noted = false
+        for (id, report) in reports ?? [:] {
+            digest.add(id)
+            if report.health == "starting" || report.health == "unhealthy" { noted = true }
+        }
+        self.digest = digest
+        healthNoted = noted
+    }
+}
+
+/// An order-independent summary of a set of task ids (count, sum and xor of their hashes).
+/// Hashes are per process, so both sides of a comparison must be made in the same process.
+struct TaskSetDigest: Equatable {
+    var count = 0
+    var sum: UInt64 = 0
+    var xor: UInt64 = 0
+
+    mutating func add(_ id: String) {
+        let h = UInt64(bitPattern: Int64(id.hashValue))
+        count += 1
+        sum &+= h
+        xor ^= h
     }
 }
 

@@ -13,15 +13,23 @@ import Model
 /// container id was known, once each; whatever still matches nothing is left to the agent's
 /// own orphan rule (`--orphan-grace`).
 extension Reconciler {
-    mutating func agentKills(_ pass: inout Pass) -> [String: Set<String>] {
+    /// Per connected agent whose reports differ from what the store places there: tasks it no
+    /// longer reports (missing), tasks it should not run (kills), kills it confirmed; then the
+    /// unknown containers. Returns every agent's kills.
+    mutating func checkAgents(_ pass: inout Pass) -> [String: Set<String>] {
         var notes: [String: [String: ReconcileAction]] = [:]
         var containers: [(agentId: String, containerId: String)] = []
         var confirmedNow: [String: Set<String>] = [:]
-        for (agentId, observation) in pass.input.agents where pass.silenceMs(agentId) <= disconnectedMs {
-            guard let reports = observation.reports else { continue }
+        for (agentId, observation) in pass.input.agents {
+            guard let slot = pass.slots[agentId], pass.silences[slot] <= disconnectedMs, let reports = observation.reports else { continue }
             containers += observation.unknownContainers.prefix(configuration.killsPerAgentMax).map { (agentId, $0) }
-            guard pass.matched[agentId, default: 0] != reports.count else { continue }
-            for report in reports.values {
+            guard pass.placed[slot] != observation.digest else { continue }
+            let live = pass.input.store.tasksByAgent[agentId] ?? []
+            for id in live.sorted() where reports[id] == nil && !pass.acted.contains(id) {
+                guard let task = pass.input.store.task(id), [.startInitiated, .started, .disconnected].contains(task.state) else { continue }
+                missing(task, agentId, &pass)
+            }
+            for report in reports.values where !live.contains(report.taskId) {
                 if report.state == .finished {
                     if kills[agentId]?.contains(report.taskId) == true { confirmedNow[agentId, default: []].insert(report.taskId) }
                     continue

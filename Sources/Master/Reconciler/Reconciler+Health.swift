@@ -5,10 +5,10 @@ import Model
 /// `retries` times in a row) has held for one more check interval, and never more at once than
 /// the job's disruption budget allows.
 extension Reconciler {
-    /// When the task has been reported unhealthy since, if it is a running service task that
-    /// has been so for at least its threshold; nil otherwise.
-    func unhealthySince(_ task: JobTask, _ job: Job, _ report: TaskReport, _ pass: inout Pass) -> Int64? {
-        guard job.spec.type == .service, job.state == .accepted, report.health == "unhealthy" else { return nil }
+    /// Since when a task reported unhealthy has been so, if it is a running service task and
+    /// that has lasted at least its threshold; nil otherwise.
+    func unhealthySince(_ task: JobTask, _ job: Job, _ pass: inout Pass) -> Int64? {
+        guard job.spec.type == .service, job.state == .accepted else { return nil }
         let since = unhealthyFrom[task.id] ?? pass.now
         pass.unhealthy[task.id] = since
         return pass.now - since >= Self.unhealthyThresholdMs(job.spec.container.healthCheck) ? since : nil
@@ -41,7 +41,7 @@ extension Reconciler {
             guard room > 0 else {
                 pass.deferred.insert(task.id)
                 if !deferred.contains(task.id) {
-                    pass.actions.append(ReconcileAction(kind: .unhealthyDeferred, agentId: task.agentId, taskId: task.id,
+                    pass.act(ReconcileAction(kind: .unhealthyDeferred, agentId: task.agentId, taskId: task.id,
                                                         reason: "unhealthy for \(unhealthyFor); job \(job.id) has \(budget - room) of "
                                                             + "\(budget) allowed disruptions in progress"))
                 }
@@ -49,7 +49,7 @@ extension Reconciler {
             }
             room -= 1
             let why = "unhealthy for \(unhealthyFor) (health check failing)"
-            pass.actions.append(ReconcileAction(kind: .unhealthy, agentId: task.agentId, taskId: task.id, reason: why,
+            pass.act(ReconcileAction(kind: .unhealthy, agentId: task.agentId, taskId: task.id, reason: why,
                                                 update: TaskUpdate(taskId: task.id, state: .killInitiated, reason: .failed,
                                                                    message: why, atMs: pass.now)))
         }

@@ -46,21 +46,50 @@ public struct Reconciler: Sendable {
         graceMs = ms(configuration.missingGrace)
     }
 
-    /// What one pass collects before it decides.
+    /// What one pass collects before it decides. Agents are numbered once per pass so that
+    /// each task costs one lookup of its agent.
     struct Pass {
         let input: ReconcileInput
         let startedAtMs: Int64
+        let slots: [String: Int]
+        let silences: [Int64]
+        /// Per slot: the agent's reports, when some say `starting` or `unhealthy` (else nil).
+        let notedReports: [[String: TaskReport]?]
         var actions: [ReconcileAction] = []
+        /// Tasks that already have a store change in this pass.
+        var acted: Set<String> = []
         var missing: [String: Int64] = [:]
         var unhealthy: [String: Int64] = [:]
         var deferred: Set<String> = []
-        /// Per connected agent: how many of its reports name a task the store places there.
-        var matched: [String: Int] = [:]
+        /// Per agent slot: the digest of the tasks the store places there (connected agents).
+        var placed: [TaskSetDigest]
+
+        init(input: ReconcileInput, startedAtMs: Int64) {
+            self.input = input
+            self.startedAtMs = startedAtMs
+            var slots: [String: Int] = [:], silences: [Int64] = [], noted: [[String: TaskReport]?] = []
+            slots.reserveCapacity(input.agents.count)
+            for (id, observation) in input.agents {
+                slots[id] = silences.count
+                silences.append(input.nowMs - max(observation.lastHeardMs, startedAtMs))
+                noted.append(observation.healthNoted ? observation.reports : nil)
+            }
+            self.slots = slots
+            self.silences = silences
+            notedReports = noted
+            placed = Array(repeating: TaskSetDigest(), count: silences.count)
+        }
 
         var now: Int64 { input.nowMs }
 
+        /// An agent this master has not heard from since it started reconciling is silent since then.
         func silenceMs(_ agentId: String) -> Int64 {
-            now - max(input.agents[agentId]?.lastHeardMs ?? startedAtMs, startedAtMs)
+            slots[agentId].map { silences[$0] } ?? now - startedAtMs
+        }
+
+        mutating func act(_ action: ReconcileAction) {
+            if let id = action.update?.taskId { acted.insert(id) }
+            actions.append(action)
         }
     }
 
@@ -71,7 +100,7 @@ public struct Reconciler: Sendable {
         var pass = Pass(input: input, startedAtMs: started)
         input.store.forEachActiveJob { job, tasks in checkJob(job, tasks, &pass) }
         var output = ReconcileOutput()
-        output.kills = agentKills(&pass)
+        output.kills = checkAgents(&pass)
         output.killsChanged = Set(output.kills.keys).union(kills.keys).filter { output.kills[$0] != kills[$0] }
         kills = output.kills
         missingSince = pass.missing
@@ -102,59 +131,78 @@ public struct Reconciler: Sendable {
             unfinished += 1
             guard let agentId = task.agentId else { continue }
             let before = pass.actions.count
-            let report = checkTask(task, on: agentId, &pass)
-            guard pass.actions.count == before, task.state == .started, let report else { continue }
+            let health = checkTask(task, on: agentId, &pass)
+            guard pass.actions.count == before, task.state == .started, let health else { continue }
             // A replacement is still being replaced until its health check has passed once.
-            if report.health != "starting" { available += 1 }
-            if let since = unhealthySince(task, job, report, &pass) { candidates.append((since, task)) }
+            if health != .starting { available += 1 }
+            if health == .unhealthy, let since = unhealthySince(task, job, &pass) { candidates.append((since, task)) }
         }
         guard !candidates.isEmpty else { return }
         replaceUnhealthy(job, candidates, disrupted: unfinished - available, &pass)
     }
 
-    /// The rules for one placed task; returns its agent's report when the agent is connected.
-    private func checkTask(_ task: JobTask, on agentId: String, _ pass: inout Pass) -> TaskReport? {
-        let silence = pass.silenceMs(agentId)
+    /// A task's health as its agent last reported it (`none` without a health check, or when
+    /// the task is not reported: a missing task is found per agent, by `checkAgents`).
+    enum ReportedHealth {
+        case none, starting, healthy, unhealthy
+
+        init(_ text: String?) {
+            switch text {
+            case "starting": self = .starting
+            case "healthy": self = .healthy
+            case "unhealthy": self = .unhealthy
+            default: self = .none
+            }
+        }
+    }
+
+    /// The silence and timeout rules for one placed task; returns its health when its agent is
+    /// connected.
+    private func checkTask(_ task: JobTask, on agentId: String, _ pass: inout Pass) -> ReportedHealth? {
+        let slot = pass.slots[agentId]
+        let silence = slot.map { pass.silences[$0] } ?? pass.now - pass.startedAtMs
         if silence > lostMs {
-            pass.actions.append(finish(task, .lost, kind: .lost, agentId, "agent \(agentId) silent for \(Self.text(silence))", pass.now))
+            pass.act(finish(task, .lost, kind: .lost, agentId, "agent \(agentId) silent for \(Self.text(silence))", pass.now))
             return nil
         }
         if silence > disconnectedMs {
             if task.state.canMove(to: .disconnected) && task.state != .disconnected {
-                pass.actions.append(ReconcileAction(kind: .disconnected, agentId: agentId, taskId: task.id,
-                                                    reason: "agent \(agentId) silent for \(Self.text(silence))",
-                                                    update: TaskUpdate(taskId: task.id, state: .disconnected, atMs: pass.now)))
+                pass.act(ReconcileAction(kind: .disconnected, agentId: agentId, taskId: task.id,
+                                         reason: "agent \(agentId) silent for \(Self.text(silence))",
+                                         update: TaskUpdate(taskId: task.id, state: .disconnected, atMs: pass.now)))
             }
             return nil
         }
-        let reports = pass.input.agents[agentId]?.reports
-        let report = reports?[task.id]
-        if report != nil { pass.matched[agentId, default: 0] += 1 }
-        let age = pass.now - JobStore.enteredStateMs(task)
+        guard let slot else { return nil }
+        pass.placed[slot].add(task.id)
         switch task.state {
-        case .launched where age > launchedMs:
-            pass.actions.append(stuck(task, .stuckLaunched, agentId, age, pass.now))
-        case .startInitiated, .started, .disconnected:
-            if reports != nil && report == nil {
-                missing(task, agentId, &pass)
-            } else if task.state == .startInitiated && age > startInitiatedMs {
-                pass.actions.append(stuck(task, .stuckStartInitiated, agentId, age, pass.now))
-            }
-        case .killInitiated where age > killInitiatedMs:
-            pass.actions.append(finish(task, .stuckInState, kind: .stuckKillInitiated, agentId,
-                                       "stuck in KillInitiated for \(Self.text(age)); agent \(agentId) never confirmed the kill", pass.now))
+        case .launched, .startInitiated, .killInitiated: checkTimeout(task, agentId, &pass)
         default: break
         }
-        return report
+        guard let reports = pass.notedReports[slot] else { return ReportedHealth.none }
+        return ReportedHealth(reports[task.id]?.health)
+    }
+
+    /// Launched, StartInitiated and KillInitiated each have a timeout.
+    private func checkTimeout(_ task: JobTask, _ agentId: String, _ pass: inout Pass) {
+        let age = pass.now - JobStore.enteredStateMs(task)
+        switch task.state {
+        case .launched where age > launchedMs: pass.act(stuck(task, .stuckLaunched, agentId, age, pass.now))
+        case .startInitiated where age > startInitiatedMs: pass.act(stuck(task, .stuckStartInitiated, agentId, age, pass.now))
+        case .killInitiated where age > killInitiatedMs:
+            pass.act(finish(task, .stuckInState, kind: .stuckKillInitiated, agentId,
+                            "stuck in KillInitiated for \(Self.text(age)); agent \(agentId) never confirmed the kill", pass.now))
+        default: break
+        }
     }
 
     /// A connected agent leaves a task out of its reports: lost once that lasts `missingGrace`.
-    private func missing(_ task: JobTask, _ agentId: String, _ pass: inout Pass) {
+    func missing(_ task: JobTask, _ agentId: String, _ pass: inout Pass) {
         let since = missingSince[task.id] ?? pass.now
         pass.missing[task.id] = since
         guard pass.now - since >= graceMs else { return }
-        pass.actions.append(finish(task, .lost, kind: .missing, agentId,
-                                   "agent \(agentId) has not reported it for \(Self.text(pass.now - since))", pass.now))
+        pass.act(finish(task, .lost, kind: .missing, agentId,
+                        "agent \(agentId) has not reported it for \(Self.text(pass.now - since))", pass.now))
     }
 
     private func stuck(_ task: JobTask, _ kind: ReconcileKind, _ agentId: String, _ age: Int64, _ now: Int64) -> ReconcileAction {

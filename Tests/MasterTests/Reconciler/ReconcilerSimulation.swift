@@ -151,9 +151,9 @@ struct ReconcilerSimulation {
         var observations: [String: AgentObservation] = [:]
         for agent in agents {
             // The master hears of the silent agents only what it heard last.
-            observations[agent.id] = agent.observation.map {
-                AgentObservation(lastHeardMs: agent.lastHeardMs, reports: $0.reports, unknownContainers: $0.unknownContainers)
-            } ?? AgentObservation(lastHeardMs: agent.lastHeardMs)
+            var observation = agent.observation ?? AgentObservation(lastHeardMs: 0)
+            observation.lastHeardMs = agent.lastHeardMs
+            observations[agent.id] = observation
         }
         let output = reconciler.pass(ReconcileInput(store: store, agents: observations, nowMs: now))
         for update in output.updates { apply(.updateTask(update)) }
