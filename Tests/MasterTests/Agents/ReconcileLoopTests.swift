@@ -14,7 +14,7 @@ import TestSupport
         config.apiPort = 0
         config.fsync = false
         config.reconciler.agentDisconnectedAfter = .milliseconds(400)
-        config.reconciler.agentLostAfter = .milliseconds(900)
+        config.reconciler.agentLostAfter = .milliseconds(2_000)
         config.reconciler.missingGrace = .milliseconds(300)
         config.reconcileInterval = .milliseconds(50)
         let node = try MasterNode.start(config)
@@ -72,6 +72,24 @@ import TestSupport
         #expect(metrics.contains("fuller_reconcile_pass_duration_seconds_count"))
         a1.shutdown(); a2.shutdown(); client.shutdown()
         await node.shutdown()
+    }
+
+    @Test func flagsSetTheTimeoutsAndRejectALostTimeoutBelowTheDisconnectedOne() throws {
+        func parse(_ arguments: [String]) throws -> ParsedArguments {
+            guard case .run(let parsed) = try ArgumentParser.parse(arguments, for: ServeCommand.serve, environment: [:]) else {
+                throw TestFailure("no run")
+            }
+            return parsed
+        }
+        var config = MasterNode.Configuration(dataDirectory: "/unused")
+        try ReconcileFlags.apply(try parse(["--agent-disconnected-after", "3s", "--agent-lost-after", "6s",
+                                            "--task-launched-timeout", "1m", "--reconcile-interval", "200ms"]), to: &config)
+        #expect(config.reconciler.agentDisconnectedAfter == .seconds(3) && config.reconciler.agentLostAfter == .seconds(6))
+        #expect(config.reconciler.launchedTimeout == .seconds(60) && config.reconciler.startInitiatedTimeout == .seconds(600))
+        #expect(config.reconcileInterval == .milliseconds(200) && config.agentLongPollMax == .seconds(30))
+        #expect(throws: UsageError.self) {
+            try ReconcileFlags.apply(try parse(["--agent-disconnected-after", "1m", "--agent-lost-after", "30s"]), to: &config)
+        }
     }
 
     @Test(.timeLimit(.minutes(1)))
