@@ -55,7 +55,9 @@ final class ReconcileLoop: Sendable {
         self.gapMin = gapMin
         self.store = store
         self.replicator = replicator
-        self.logger = logger.with(["component": .string("reconciler")])
+        var logger = logger
+        logger.component = "reconciler"
+        self.logger = logger
         self.nowMs = nowMs
         self.isActive = isActive
         actionsTotal = metrics.counter("fuller_reconcile_actions_total", help: "Reconciler actions, by kind (docs/reconciler.md).",
@@ -88,8 +90,13 @@ final class ReconcileLoop: Sendable {
             if let seen = s.observed[agentId], seen.sequence > beat.sequence { return false }
             s.observed[agentId] = Observed(sequence: beat.sequence, observation: observation)
             guard let previous else { return true }
+            // A new or vanished task, an unknown container, an unhealthy task, or a task newly
+            // finished (it may confirm a kill, which then ends at once).
             return !beat.unknownContainers.isEmpty || previous.count != reports.count
-                || beat.reports.contains { $0.health == "unhealthy" || previous[$0.taskId] == nil }
+                || beat.reports.contains { report in
+                    guard let before = previous[report.taskId] else { return true }
+                    return report.health == "unhealthy" || (report.state == .finished && before.state != .finished)
+                }
         }
         if interesting { trigger() }
     }
