@@ -37,19 +37,19 @@ final class ReconcileLoop: Sendable {
     static let inFlightMax = 65_536
     private let state = Mutex(State())
     private let queue = DispatchQueue(label: "fuller.reconcile")
-    private let registry = Mutex<AgentRegistry?>(nil)
+    /// Set by `start`: the agents, and whether this master leads and has applied everything it
+    /// knows committed.
+    private let wiring = Mutex<(registry: AgentRegistry, isActive: @Sendable () -> Bool)?>(nil)
     private let store: StoreHandle
     private let replicator: any Replicator
     private let logger: Logger
     private let nowMs: @Sendable () -> Int64
-    /// True while this master leads and has applied everything it knows committed.
-    private let isActive: @Sendable () -> Bool
     private let actionsTotal: CounterFamily
     private let passSeconds: Histogram
 
     init(configuration: ReconcilerConfiguration, interval: Duration = .seconds(2), gapMin: Duration = .milliseconds(200),
          store: StoreHandle, replicator: any Replicator, metrics: MetricsRegistry, logger: Logger,
-         nowMs: @escaping @Sendable () -> Int64, isActive: @escaping @Sendable () -> Bool) {
+         nowMs: @escaping @Sendable () -> Int64) {
         self.configuration = configuration
         self.interval = interval
         self.gapMin = gapMin
@@ -59,15 +59,15 @@ final class ReconcileLoop: Sendable {
         logger.component = "reconciler"
         self.logger = logger
         self.nowMs = nowMs
-        self.isActive = isActive
         actionsTotal = metrics.counter("fuller_reconcile_actions_total", help: "Reconciler actions, by kind (docs/reconciler.md).",
                                        labels: ["kind"])
         passSeconds = metrics.histogram("fuller_reconcile_pass_duration_seconds", help: "Time of one reconciler pass.")
     }
 
-    /// Starts the timer; the registry supplies agents and carries the kills.
-    func start(registry: AgentRegistry) {
-        self.registry.withLock { $0 = registry }
+    /// Starts the timer; the registry supplies agents and carries the kills. Passes run only
+    /// while `isActive` (the master leads and has applied all it knows committed).
+    func start(registry: AgentRegistry, isActive: @escaping @Sendable () -> Bool) {
+        wiring.withLock { $0 = (registry, isActive) }
         scheduleTick()
     }
 
@@ -137,7 +137,7 @@ final class ReconcileLoop: Sendable {
     }
 
     private func runPass() {
-        guard isActive(), let registry = registry.withLock({ $0 }) else {
+        guard let (registry, isActive) = wiring.withLock({ $0 }), isActive() else {
             state.withLock { s in s.core = nil; s.kills = [:] }
             return
         }

@@ -98,12 +98,8 @@ final class MasterNode: Sendable {
         self.events = events
         let nowMs: @Sendable () -> Int64 = { Timestamp.now().millisecondsSinceEpoch }
         let interval = configuration.heartbeatIntervalMilliseconds
-        let cluster: RaftCluster? = if case .raft(let c) = replication { c } else { nil }
-        membership = cluster.map { MembershipChanges(cluster: $0) }
-        let leadership = Leadership(cluster: cluster, selfName: configuration.id)
         let reconcile = ReconcileLoop(configuration: configuration.reconciler, interval: configuration.reconcileInterval,
-                                      store: store, replicator: replicator, metrics: metrics.registry, logger: logger,
-                                      nowMs: nowMs, isActive: { leadership.isLeader && leadership.isReady })
+                                      store: store, replicator: replicator, metrics: metrics.registry, logger: logger, nowMs: nowMs)
         self.reconcile = reconcile
         let registry = AgentRegistry(longPollMaxMilliseconds: Int(configuration.agentLongPollMax.wholeMilliseconds),
                                      heartbeatIntervalMilliseconds: interval, versionBase: UInt64(nowMs()) << 16,
@@ -114,7 +110,10 @@ final class MasterNode: Sendable {
                                          return response
                                      })
         self.registry = registry
-        reconcile.start(registry: registry)
+        let cluster: RaftCluster? = if case .raft(let c) = replication { c } else { nil }
+        membership = cluster.map { MembershipChanges(cluster: $0) }
+        let leadership = Leadership(cluster: cluster, selfName: configuration.id)
+        reconcile.start(registry: registry, isActive: { leadership.isLeader && leadership.isReady })
         // An agent whose tasks the reconciler would mark Disconnected takes no new ones.
         let silentAfterMs = min(Int64(3 * interval), configuration.reconciler.agentDisconnectedAfter.wholeMilliseconds)
         let placement = PlacementLoop(store: store, registry: registry, replicator: replicator, scheduler: FirstFitScheduler(),
