@@ -74,6 +74,44 @@ import TestSupport
         await node.shutdown()
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func anUnhealthyServiceTaskIsKilledOneAtATimeAndReplaced() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (node, client) = try Self.start(dir.path)
+        let a1 = try SimulatedAgent(id: "a1", master: "http://127.0.0.1:\(node.apiPort)")
+        try await a1.register()
+        let spec = Self.service.replacingOccurrences(of: #""memoryMB":64}"#,
+                                                     with: #""memoryMB":64},"healthCheck":{"exec":["true"],"intervalSeconds":1,"timeoutSeconds":1}"#)
+        _ = try await AgentGatewayTests.submit(client, spec)
+        let first = try await Self.beat(a1, sequence: 1) { $0.assignments.count == 2 }
+        let ids = first.assignments.map(\.taskId).sorted()
+        // Both turn unhealthy; the default budget lets one be replaced at a time.
+        let sick: @Sendable () -> [TaskReport] = {
+            ids.map { TaskReport(taskId: $0, state: .started, containerId: "c-\($0)", health: "unhealthy") }
+        }
+        let answer = try await Self.beat(a1, reports: sick, sequence: 2) { !$0.kills.isEmpty }
+        #expect(answer.kills.count == 1 && ids.contains(answer.kills[0]), "\(answer.kills)")
+        try await Task.sleep(for: .milliseconds(300))
+        let again = try #require(try await a1.heartbeat(reports: sick(), sequence: 3).response)
+        #expect(again.kills == answer.kills, "still one at a time")
+        let task = try #require(node.store.read { $0.task(answer.kills[0]) })
+        #expect(task.state == .killInitiated && task.reason == .failed && task.message?.contains("unhealthy") == true)
+        let metrics = String(decoding: try await client.send(.GET, "/metrics").bodyBytes, as: UTF8.self)
+        #expect(metrics.contains(#"fuller_reconcile_actions_total{kind="unhealthy"} 1"#))
+        #expect(metrics.contains(#"fuller_reconcile_actions_total{kind="unhealthyDeferred"} 1"#))
+        // The agent stops it: a replacement is placed in its slot.
+        let victim = answer.kills[0]
+        let stopped: @Sendable () -> [TaskReport] = {
+            sick().map { $0.taskId == victim ? TaskReport(taskId: victim, state: .finished, reason: .killed) : $0 }
+        }
+        let replaced = try await Self.beat(a1, reports: stopped, sequence: 4) { $0.assignments.contains { !ids.contains($0.taskId) } }
+        let replacement = try #require(replaced.assignments.first { !ids.contains($0.taskId) })
+        #expect(replacement.index == first.assignments.first { $0.taskId == victim }?.index && replacement.attempt == 1)
+        a1.shutdown(); client.shutdown()
+        await node.shutdown()
+    }
+
     @Test func flagsSetTheTimeoutsAndRejectALostTimeoutBelowTheDisconnectedOne() throws {
         func parse(_ arguments: [String]) throws -> ParsedArguments {
             guard case .run(let parsed) = try ArgumentParser.parse(arguments, for: ServeCommand.serve, environment: [:]) else {
