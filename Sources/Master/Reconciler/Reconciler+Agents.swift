@@ -13,35 +13,41 @@ import Model
 /// container id was known, once each; whatever still matches nothing is left to the agent's
 /// own orphan rule (`--orphan-grace`).
 extension Reconciler {
-    /// Per connected agent whose reports differ from what the store places there: tasks it no
-    /// longer reports (missing), tasks it should not run (kills), kills it confirmed; then the
-    /// unknown containers. Returns every agent's kills.
-    mutating func checkAgents(_ pass: inout Pass) -> [String: Set<String>] {
-        var notes: [String: [String: ReconcileAction]] = [:]
-        var containers: [(agentId: String, containerId: String)] = []
-        var confirmedNow: [String: Set<String>] = [:]
-        for (agentId, observation) in pass.input.agents {
-            guard let slot = pass.slots[agentId], pass.silences[slot] <= disconnectedMs, let reports = observation.reports else { continue }
-            containers += observation.unknownContainers.prefix(configuration.killsPerAgentMax).map { (agentId, $0) }
-            guard pass.placed[slot] != observation.digest else { continue }
-            let live = pass.input.store.tasksByAgent[agentId] ?? []
-            for id in live.sorted() where reports[id] == nil && !pass.acted.contains(id) {
-                guard let task = pass.input.store.task(id), [.startInitiated, .started, .disconnected].contains(task.state) else { continue }
-                missing(task, agentId, &pass)
-            }
-            for report in reports.values where !live.contains(report.taskId) {
-                if report.state == .finished {
-                    if kills[agentId]?.contains(report.taskId) == true { confirmedNow[agentId, default: []].insert(report.taskId) }
-                    continue
-                }
-                guard let why = staleReason(report.taskId, on: agentId, pass) else { continue }
-                notes[agentId, default: [:]][report.taskId] = ReconcileAction(kind: .killStaleTask, agentId: agentId,
-                                                                              taskId: report.taskId, reason: why)
+    /// A connected agent's reports against the tasks placed on it: unhealthy tasks mark their
+    /// jobs for `checkHealth`; where the digests differ, tasks it no longer reports (missing),
+    /// tasks it should not run (kills) and kills it confirmed.
+    func checkReports(_ agentId: String, _ observation: AgentObservation, placed: Set<String>, _ pass: inout Pass) {
+        guard let reports = observation.reports else { return }
+        pass.containers += observation.unknownContainers.prefix(configuration.killsPerAgentMax).map { (agentId, $0) }
+        if observation.healthNoted {
+            for report in reports.values where report.health == "unhealthy" && placed.contains(report.taskId) {
+                if let task = pass.store.task(report.taskId) { pass.unhealthyJobs.insert(task.jobId) }
             }
         }
-        unknownContainerKills(containers, confirmedNow, &notes, &pass)
+        var digest = TaskSetDigest()
+        for id in placed { digest.add(id) }
+        guard digest != observation.digest else { return }
+        for id in placed where reports[id] == nil && !pass.acted.contains(id) {
+            guard let task = pass.store.task(id), [.startInitiated, .started, .disconnected].contains(task.state) else { continue }
+            missing(task, agentId, &pass)
+        }
+        for report in reports.values where !placed.contains(report.taskId) {
+            if report.state == .finished {
+                if kills[agentId]?.contains(report.taskId) == true { pass.confirmedNow[agentId, default: []].insert(report.taskId) }
+                continue
+            }
+            guard let why = staleReason(report.taskId, on: agentId, pass) else { continue }
+            pass.notes[agentId, default: [:]][report.taskId] = ReconcileAction(kind: .killStaleTask, agentId: agentId,
+                                                                               taskId: report.taskId, reason: why)
+        }
+    }
+
+    /// Every agent's kills: the stale tasks found, then those for unknown containers. A kill
+    /// is an action (logged, counted) only in the pass it starts.
+    mutating func collectKills(_ pass: inout Pass) -> [String: Set<String>] {
+        unknownContainerKills(&pass)
         var result: [String: Set<String>] = [:]
-        for (agentId, byTask) in notes {
+        for (agentId, byTask) in pass.notes {
             let ids = byTask.keys.sorted().prefix(configuration.killsPerAgentMax)
             result[agentId] = Set(ids)
             for id in ids where kills[agentId]?.contains(id) != true { pass.actions.append(byTask[id]!) }
@@ -62,11 +68,10 @@ extension Reconciler {
 
     /// Kills for unknown containers: by recorded container id, else by the tasks that finished
     /// on the agent with no container id known (each sent until the agent confirms it once).
-    private mutating func unknownContainerKills(_ containers: [(agentId: String, containerId: String)],
-                                                _ confirmedNow: [String: Set<String>],
-                                                _ notes: inout [String: [String: ReconcileAction]], _ pass: inout Pass) {
+    private mutating func unknownContainerKills(_ pass: inout Pass) {
+        let containers = pass.containers
         var noted = Set<String>()
-        var next = confirmed.merging(confirmedNow) { $0.union($1) }.filter { pass.input.agents[$0.key] != nil }
+        var next = confirmed.merging(pass.confirmedNow) { $0.union($1) }.filter { pass.input.agents[$0.key] != nil }
         defer { unmatchedNoted = noted; confirmed = next }
         guard !containers.isEmpty else { return }
         let wanted = Set(containers.map(\.containerId)), agents = Set(containers.map(\.agentId))
@@ -86,7 +91,7 @@ extension Reconciler {
                 continue
             }
             guard task.isFinished else { continue }  // live here: the agent is adopting it
-            notes[agentId, default: [:]][task.id] = ReconcileAction(
+            pass.notes[agentId, default: [:]][task.id] = ReconcileAction(
                 kind: .killUnknownContainer, agentId: agentId, taskId: task.id, containerId: containerId,
                 reason: "container \(containerId) belongs to task \(task.id), Finished/\(task.reason?.rawValue ?? "")")
         }
@@ -96,7 +101,7 @@ extension Reconciler {
             defer { next[agentId] = kept }
             for task in withoutContainer[agentId] ?? [] {
                 guard !done.contains(task.id) else { kept.insert(task.id); continue }
-                notes[agentId, default: [:]][task.id] = ReconcileAction(
+                pass.notes[agentId, default: [:]][task.id] = ReconcileAction(
                     kind: .killUnknownContainer, agentId: agentId, taskId: task.id,
                     reason: "\(ids.count) unknown container(s); task \(task.id) finished here before its container was known")
             }

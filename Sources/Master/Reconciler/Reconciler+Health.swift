@@ -5,6 +5,38 @@ import Model
 /// `retries` times in a row) has held for one more check interval, and never more at once than
 /// the job's disruption budget allows.
 extension Reconciler {
+    /// A task's health as its agent last reported it (`none` without a health check).
+    enum ReportedHealth {
+        case none, starting, healthy, unhealthy
+
+        init(_ text: String?) {
+            switch text {
+            case "starting": self = .starting
+            case "healthy": self = .healthy
+            case "unhealthy": self = .unhealthy
+            default: self = .none
+            }
+        }
+    }
+
+    /// One job with a task reported unhealthy: which of them to replace now.
+    func checkHealth(_ jobId: String, _ pass: inout Pass) {
+        guard let job = pass.store.job(jobId), job.spec.type == .service, job.state == .accepted else { return }
+        var unfinished = 0, available = 0
+        var candidates: [(since: Int64, task: JobTask)] = []
+        for task in pass.store.tasks(ofJob: jobId) where !task.isFinished {
+            unfinished += 1
+            guard task.state == .started, let agentId = task.agentId, !pass.acted.contains(task.id),
+                  pass.silenceMs(agentId) <= disconnectedMs else { continue }
+            let health = ReportedHealth(pass.input.agents[agentId]?.reports?[task.id]?.health)
+            // A replacement is still being replaced until its health check has passed once.
+            if health != .starting { available += 1 }
+            if health == .unhealthy, let since = unhealthySince(task, job, &pass) { candidates.append((since, task)) }
+        }
+        guard !candidates.isEmpty else { return }
+        replaceUnhealthy(job, candidates, disrupted: unfinished - available, &pass)
+    }
+
     /// Since when a task reported unhealthy has been so, if it is a running service task and
     /// that has lasted at least its threshold; nil otherwise.
     func unhealthySince(_ task: JobTask, _ job: Job, _ pass: inout Pass) -> Int64? {

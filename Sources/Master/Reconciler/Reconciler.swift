@@ -46,45 +46,30 @@ public struct Reconciler: Sendable {
         graceMs = ms(configuration.missingGrace)
     }
 
-    /// What one pass collects before it decides. Agents are numbered once per pass so that
-    /// each task costs one lookup of its agent.
+    /// What one pass collects before it decides.
     struct Pass {
         let input: ReconcileInput
         let startedAtMs: Int64
-        let slots: [String: Int]
-        let silences: [Int64]
-        /// Per slot: the agent's reports, when some say `starting` or `unhealthy` (else nil).
-        let notedReports: [[String: TaskReport]?]
         var actions: [ReconcileAction] = []
         /// Tasks that already have a store change in this pass.
         var acted: Set<String> = []
         var missing: [String: Int64] = [:]
         var unhealthy: [String: Int64] = [:]
         var deferred: Set<String> = []
-        /// Per agent slot: the digest of the tasks the store places there (connected agents).
-        var placed: [TaskSetDigest]
-
-        init(input: ReconcileInput, startedAtMs: Int64) {
-            self.input = input
-            self.startedAtMs = startedAtMs
-            var slots: [String: Int] = [:], silences: [Int64] = [], noted: [[String: TaskReport]?] = []
-            slots.reserveCapacity(input.agents.count)
-            for (id, observation) in input.agents {
-                slots[id] = silences.count
-                silences.append(input.nowMs - max(observation.lastHeardMs, startedAtMs))
-                noted.append(observation.healthNoted ? observation.reports : nil)
-            }
-            self.slots = slots
-            self.silences = silences
-            notedReports = noted
-            placed = Array(repeating: TaskSetDigest(), count: silences.count)
-        }
+        /// Kills by agent and task, with the action that explains each.
+        var notes: [String: [String: ReconcileAction]] = [:]
+        var containers: [(agentId: String, containerId: String)] = []
+        /// Kills the agents confirmed in this pass (a finished report of a killed task).
+        var confirmedNow: [String: Set<String>] = [:]
+        /// Jobs with a task reported unhealthy: their budgets are worked out after the agents.
+        var unhealthyJobs: Set<String> = []
 
         var now: Int64 { input.nowMs }
+        var store: JobStore { input.store }
 
         /// An agent this master has not heard from since it started reconciling is silent since then.
         func silenceMs(_ agentId: String) -> Int64 {
-            slots[agentId].map { silences[$0] } ?? now - startedAtMs
+            now - max(input.agents[agentId]?.lastHeardMs ?? startedAtMs, startedAtMs)
         }
 
         mutating func act(_ action: ReconcileAction) {
@@ -93,14 +78,19 @@ public struct Reconciler: Sendable {
         }
     }
 
-    /// One pass over every placed task and every agent.
+    /// One pass over every agent the store places tasks on or that this master hears from.
+    /// Per agent it reads only the tasks that are not `Started` (their timeouts), and compares
+    /// the digest of the tasks placed there with the digest of its reports; only where they
+    /// differ does it look at single reports. So a settled cluster costs a hash per task.
     public mutating func pass(_ input: ReconcileInput) -> ReconcileOutput {
         let started = startedAtMs ?? input.nowMs
         startedAtMs = started
         var pass = Pass(input: input, startedAtMs: started)
-        input.store.forEachActiveJob { job, tasks in checkJob(job, tasks, &pass) }
+        for agentId in input.store.tasksByAgent.keys { checkAgent(agentId, &pass) }
+        for agentId in input.agents.keys where input.store.tasksByAgent[agentId] == nil { checkAgent(agentId, &pass) }
+        for jobId in pass.unhealthyJobs.sorted() { checkHealth(jobId, &pass) }
         var output = ReconcileOutput()
-        output.kills = checkAgents(&pass)
+        output.kills = collectKills(&pass)
         output.killsChanged = Set(output.kills.keys).union(kills.keys).filter { output.kills[$0] != kills[$0] }
         kills = output.kills
         missingSince = pass.missing
@@ -123,64 +113,28 @@ public struct Reconciler: Sendable {
         }
     }
 
-    /// Every unfinished task of one job; then the job's unhealthy tasks against its budget.
-    private func checkJob(_ job: Job, _ tasks: Dictionary<Int, JobTask>.Values, _ pass: inout Pass) {
-        var unfinished = 0, available = 0
-        var candidates: [(since: Int64, task: JobTask)] = []
-        for task in tasks where !task.isFinished {
-            unfinished += 1
-            guard let agentId = task.agentId else { continue }
-            let before = pass.actions.count
-            let health = checkTask(task, on: agentId, &pass)
-            guard pass.actions.count == before, task.state == .started, let health else { continue }
-            // A replacement is still being replaced until its health check has passed once.
-            if health != .starting { available += 1 }
-            if health == .unhealthy, let since = unhealthySince(task, job, &pass) { candidates.append((since, task)) }
-        }
-        guard !candidates.isEmpty else { return }
-        replaceUnhealthy(job, candidates, disrupted: unfinished - available, &pass)
-    }
-
-    /// A task's health as its agent last reported it (`none` without a health check, or when
-    /// the task is not reported: a missing task is found per agent, by `checkAgents`).
-    enum ReportedHealth {
-        case none, starting, healthy, unhealthy
-
-        init(_ text: String?) {
-            switch text {
-            case "starting": self = .starting
-            case "healthy": self = .healthy
-            case "unhealthy": self = .unhealthy
-            default: self = .none
-            }
-        }
-    }
-
-    /// The silence and timeout rules for one placed task; returns its health when its agent is
-    /// connected.
-    private func checkTask(_ task: JobTask, on agentId: String, _ pass: inout Pass) -> ReportedHealth? {
-        let slot = pass.slots[agentId]
-        let silence = slot.map { pass.silences[$0] } ?? pass.now - pass.startedAtMs
-        if silence > lostMs {
-            pass.act(finish(task, .lost, kind: .lost, agentId, "agent \(agentId) silent for \(Self.text(silence))", pass.now))
-            return nil
-        }
+    /// The rules for one agent: its silence, its unsettled tasks' timeouts, then its reports.
+    private func checkAgent(_ agentId: String, _ pass: inout Pass) {
+        let silence = pass.silenceMs(agentId)
+        let placed = pass.store.tasksByAgent[agentId] ?? []
         if silence > disconnectedMs {
-            if task.state.canMove(to: .disconnected) && task.state != .disconnected {
-                pass.act(ReconcileAction(kind: .disconnected, agentId: agentId, taskId: task.id,
-                                         reason: "agent \(agentId) silent for \(Self.text(silence))",
-                                         update: TaskUpdate(taskId: task.id, state: .disconnected, atMs: pass.now)))
+            let why = "agent \(agentId) silent for \(Self.text(silence))"
+            for id in placed {
+                guard let task = pass.store.task(id) else { continue }
+                if silence > lostMs {
+                    pass.act(finish(task, .lost, kind: .lost, agentId, why, pass.now))
+                } else if task.state.canMove(to: .disconnected) && task.state != .disconnected {
+                    pass.act(ReconcileAction(kind: .disconnected, agentId: agentId, taskId: id, reason: why,
+                                             update: TaskUpdate(taskId: id, state: .disconnected, atMs: pass.now)))
+                }
             }
-            return nil
+            return
         }
-        guard let slot else { return nil }
-        pass.placed[slot].add(task.id)
-        switch task.state {
-        case .launched, .startInitiated, .killInitiated: checkTimeout(task, agentId, &pass)
-        default: break
+        for id in pass.store.unsettledByAgent[agentId] ?? [] {
+            if let task = pass.store.task(id) { checkTimeout(task, agentId, &pass) }
         }
-        guard let reports = pass.notedReports[slot] else { return ReportedHealth.none }
-        return ReportedHealth(reports[task.id]?.health)
+        guard let observation = pass.input.agents[agentId], observation.reports != nil else { return }
+        checkReports(agentId, observation, placed: placed, &pass)
     }
 
     /// Launched, StartInitiated and KillInitiated each have a timeout.

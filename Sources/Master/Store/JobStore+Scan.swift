@@ -1,16 +1,8 @@
 import Model
 
-/// Whole-store scans for the reconciler: one pass over every job's tasks without building
-/// arrays or parsing task ids, so a pass over 100,000 tasks stays in milliseconds.
+/// For the reconciler: a scan of every task without building arrays or parsing task ids, and
+/// when a task entered its state.
 extension JobStore {
-    /// Calls `body` with each job that still has unfinished tasks, and every task of it
-    /// (finished ones included), in no particular order.
-    public func forEachActiveJob(_ body: (Job, Dictionary<Int, JobTask>.Values) -> Void) {
-        for record in records.values where record.job.state != .finished {
-            body(record.job, record.tasks.values)
-        }
-    }
-
     /// Calls `body` with every retained task, finished ones included, in no particular order.
     public func forEachTask(_ body: (JobTask) -> Void) {
         for record in records.values {

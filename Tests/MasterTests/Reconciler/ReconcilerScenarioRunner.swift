@@ -138,8 +138,7 @@ struct ReconcilerScenarioRunner {
     }
 
     private mutating func printTasks(_ jobId: String?) {
-        var jobs: [String] = []
-        store.forEachActiveJob { job, _ in jobs.append(job.id) }
+        let jobs = store.listJobs(filter: JobStore.JobFilter(), limit: 1_000).items.filter { $0.state != .finished }.map(\.id)
         for id in jobId.map({ [$0] }) ?? jobs.sorted() {
             for task in store.tasks(ofJob: id) {
                 let state = task.state.rawValue + (task.isFinished ? "/\(task.reason?.rawValue ?? "")" : "")
