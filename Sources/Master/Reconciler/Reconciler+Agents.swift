@@ -9,8 +9,8 @@ import Model
 ///
 /// An unknown container is matched to its task through the container ids the store recorded.
 /// One the store never learned (the agent died between creating it and reporting it) cannot be
-/// matched by id, so its agent is sent a kill for each task that finished on it before a
-/// container id was known, once each; whatever still matches nothing is left to the agent's
+/// matched by id, so its agent is sent a kill for each task the reconciler finished on it
+/// (lost or stuck) before a container id was known, once each; whatever still matches nothing is left to the agent's
 /// own orphan rule (`--orphan-grace`).
 extension Reconciler {
     /// A connected agent's reports against the tasks placed on it: unhealthy tasks mark their
@@ -66,6 +66,12 @@ extension Reconciler {
         return nil
     }
 
+    /// A task the reconciler finished without its agent's word (lost, or stuck): only such a
+    /// task can have left a container its agent no longer knows.
+    static func finishedByMaster(_ task: JobTask) -> Bool {
+        task.reason == .lost || task.reason == .stuckInState || task.message?.hasPrefix("stuck in ") == true
+    }
+
     /// Kills for unknown containers: by recorded container id, else by the tasks that finished
     /// on the agent with no container id known (each sent until the agent confirms it once).
     private mutating func unknownContainerKills(_ pass: inout Pass) {
@@ -80,7 +86,7 @@ extension Reconciler {
         pass.input.store.forEachTask { task in
             if let id = task.containerId {
                 if wanted.contains(id) { owners[id] = task }
-            } else if task.isFinished, let agentId = task.agentId, agents.contains(agentId) {
+            } else if task.isFinished, let agentId = task.agentId, agents.contains(agentId), Self.finishedByMaster(task) {
                 withoutContainer[agentId, default: []].append(task)
             }
         }
