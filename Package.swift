@@ -30,13 +30,16 @@ let package = Package(
         // Pure: the autoscaler's rules and decisions (shortfall sizing, idle limits, scale-down choice).
         .target(name: "Autoscaler", dependencies: ["Model"], path: "Sources/Master/Autoscaler",
                 swiftSettings: strict),
+        // Pure: the reconciler (store vs. agent reports → commands and kills).
+        .target(name: "Reconciler", dependencies: ["Model", "JobStore"], path: "Sources/Master/Reconciler",
+                swiftSettings: strict),
         // Pure: the Raft consensus core (no I/O, no clock; time comes in as ticks).
         .target(name: "Raft", path: "Sources/Master/Raft", swiftSettings: strict),
         // Files: the write-ahead log and snapshot files.
         .target(name: "Storage", dependencies: ["Shared"], path: "Sources/Master/Storage",
                 swiftSettings: strict),
-        .executableTarget(name: "Master", dependencies: ["Shared", "Model", "JobStore", "Storage", "Scheduler", "Raft", "Autoscaler"],
-                          path: "Sources/Master", exclude: ["Store", "Storage", "Scheduler", "Raft", "Autoscaler", "API/openapi.json"],
+        .executableTarget(name: "Master", dependencies: ["Shared", "Model", "JobStore", "Storage", "Scheduler", "Raft", "Autoscaler", "Reconciler"],
+                          path: "Sources/Master", exclude: ["Store", "Storage", "Scheduler", "Raft", "Autoscaler", "Reconciler", "API/openapi.json"],
                           swiftSettings: strict),
         .executableTarget(name: "Agent", dependencies: ["Shared", "Model"], path: "Sources/Agent",
                           swiftSettings: strict),
@@ -45,9 +48,12 @@ let package = Package(
         // The start-latency benchmark's client (Tests/Benchmarks/start.sh).
         .executableTarget(name: "Bench", dependencies: ["Shared", "Model"], path: "Tests/Benchmarks/Bench",
                           swiftSettings: strict),
+        // The reconciler benchmark (Tests/Benchmarks/reconcile.sh).
+        .executableTarget(name: "ReconcileBench", dependencies: ["Model", "JobStore", "Reconciler"],
+                          path: "Tests/Benchmarks/ReconcileBench", swiftSettings: strict),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Model"], path: "Tests/SharedTests"),
-        .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Raft", "Autoscaler", "Shared", "Model", "TestSupport"],
-                    path: "Tests/MasterTests", exclude: ["Raft"]),
+        .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Raft", "Autoscaler", "Reconciler", "Shared", "Model", "TestSupport"],
+                    path: "Tests/MasterTests", exclude: ["Raft", "Reconciler/Scenarios"]),
         // The Raft core's tests: rules, scenario files and the seeded cluster simulation.
         .testTarget(name: "RaftTests", dependencies: ["Raft"], path: "Tests/MasterTests/Raft",
                     exclude: ["Scenarios"]),

@@ -9,6 +9,7 @@ struct AgentsAPI: Sendable {
     let placement: PlacementLoop
     let store: StoreHandle
     let nowMs: @Sendable () -> Int64
+    let reconcile: ReconcileLoop
 
     static let heartbeatBytesMax = 4 << 20
 
@@ -28,6 +29,7 @@ struct AgentsAPI: Sendable {
         do {
             let registration = try AgentRegistration(json: try RequestBody.json(request))
             if try registry.register(registration, nowMs: nowMs()) { placement.trigger(.capacity) }
+            reconcile.registered(registration.id)
             var w = JSONWriter()
             w.beginObject()
             w.field("id", registration.id)
@@ -59,6 +61,7 @@ struct AgentsAPI: Sendable {
             respond(APIError(.notFound, "agent \(agentId) is not registered; register again").response)
             return
         }
+        reconcile.observe(agentId, beat)
         if beat.healthy && !wasSchedulable { placement.trigger(.capacity) }
     }
 

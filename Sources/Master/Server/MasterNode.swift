@@ -2,6 +2,7 @@ import Foundation
 import JobStore
 import Scheduler
 import Model
+import Reconciler
 import Shared
 import Storage
 
@@ -25,6 +26,10 @@ final class MasterNode: Sendable {
         var cluster: RaftCluster.Configuration?
         /// Autoscaling rules and provider (`--autoscale-rules`); nil turns autoscaling off.
         var autoscaler: AutoscalerLoop.Settings?
+        var reconciler = ReconcilerConfiguration()
+        var reconcileInterval: Duration = .seconds(2)
+        /// The longest a heartbeat is held; bounds how stale an idle agent's last report is.
+        var agentLongPollMax: Duration = .seconds(30)
     }
 
     /// How writes become durable: this master's own group-commit log, or Raft.
@@ -50,6 +55,7 @@ final class MasterNode: Sendable {
     let routes: [String]
     let registry: AgentRegistry
     let placement: PlacementLoop
+    let reconcile: ReconcileLoop
     let replication: Replication
     /// Membership changes and leadership handover; nil for a single master.
     let membership: MembershipChanges?
@@ -96,10 +102,16 @@ final class MasterNode: Sendable {
         self.events = events
         let nowMs: @Sendable () -> Int64 = { Timestamp.now().millisecondsSinceEpoch }
         let interval = configuration.heartbeatIntervalMilliseconds
-        let registry = AgentRegistry(heartbeatIntervalMilliseconds: interval, versionBase: UInt64(nowMs()) << 16,
+        let reconcile = ReconcileLoop(configuration: configuration.reconciler, interval: configuration.reconcileInterval,
+                                      store: store, replicator: replicator, metrics: metrics.registry, logger: logger, nowMs: nowMs)
+        self.reconcile = reconcile
+        let registry = AgentRegistry(longPollMaxMilliseconds: Int(configuration.agentLongPollMax.wholeMilliseconds),
+                                     heartbeatIntervalMilliseconds: interval, versionBase: UInt64(nowMs()) << 16,
                                      buildResponse: { agentId, version, drain in
-                                         store.read { AgentResponses.build(agentId: agentId, version: version, drain: drain,
-                                                                           store: $0, intervalMilliseconds: interval) }
+                                         var response = store.read { AgentResponses.build(agentId: agentId, version: version, drain: drain,
+                                                                                          store: $0, intervalMilliseconds: interval) }
+                                         response.kills += reconcile.kills(for: agentId)
+                                         return response
                                      })
         self.registry = registry
         let cluster: RaftCluster? = if case .raft(let c) = replication { c } else { nil }
@@ -107,14 +119,17 @@ final class MasterNode: Sendable {
         metrics.observeRaft { cluster.map { c in (c.replicator.status, { c.name(of: $0) }) } }
         membership = cluster.map { MembershipChanges(cluster: $0) }
         let leadership = Leadership(cluster: cluster, selfName: configuration.id)
+        reconcile.start(registry: registry, isActive: { leadership.isLeader && leadership.isReady })
+        // An agent whose tasks the reconciler would mark Disconnected takes no new ones.
+        let silentAfterMs = min(Int64(3 * interval), configuration.reconciler.agentDisconnectedAfter.wholeMilliseconds)
         let placement = PlacementLoop(store: store, registry: registry, replicator: replicator, scheduler: FirstFitScheduler(),
-                                      nowMs: nowMs, logger: logger, agentSilentAfterMs: Int64(3 * interval),
+                                      nowMs: nowMs, logger: logger, agentSilentAfterMs: silentAfterMs,
                                       isLeader: { leadership.isLeader },
                                       onIteration: { metrics.schedulerIterationSeconds.observe($0) })
         self.placement = placement
         let autoscaler = configuration.autoscaler.map { settings in
             AutoscalerLoop(settings: settings, store: store, registry: registry, isLeader: { leadership.isLeader }, nowMs: nowMs,
-                           silentAfterMs: Int64(3 * interval), masterURL: { leadership.leaderAPI.map { "http://\($0)" } ?? "" },
+                           silentAfterMs: silentAfterMs, masterURL: { leadership.leaderAPI.map { "http://\($0)" } ?? "" },
                            onCapacity: { placement.trigger(.capacity) }, metrics: metrics.registry, logger: logger)
         }
         self.autoscaler = autoscaler
@@ -130,7 +145,7 @@ final class MasterNode: Sendable {
         }
         JobsAPI(store: store, replicator: replicator, nowMs: nowMs, newJobID: { ID.random() }).register(on: &router)
         AgentsAPI(registry: registry, reports: ReportProcessor(store: store, replicator: replicator), placement: placement,
-                  store: store, nowMs: nowMs).register(on: &router)
+                  store: store, nowMs: nowMs, reconcile: reconcile).register(on: &router)
         EventsAPI(events: events).register(on: &router)
         SystemAPI(leadership: leadership, store: store, metrics: metrics).register(on: &router)
         MembersAPI(changes: membership).register(on: &router)
@@ -157,6 +172,7 @@ final class MasterNode: Sendable {
     func shutdown(grace: Duration = .seconds(5)) async {
         placement.stop()
         autoscaler?.stop()
+        reconcile.stop()
         registry.answerAllHeld()
         if let membership, let leader = await membership.handOver() {
             logger.info("leadership handed over", ["leader": .string(leader)])

@@ -89,7 +89,7 @@ extension JobStore {
         put(task, number, in: record)
     }
 
-    /// Writes a task back, keeping the per-agent index and the pending count in step with it.
+    /// Writes a task back, keeping the per-agent indexes and the pending count in step with it.
     mutating func put(_ task: JobTask, _ number: Int, in record: JobRecord) {
         let old = record.tasks[number]
         record.tasks[number] = task
@@ -97,6 +97,14 @@ extension JobStore {
         if wasPending != isPending { pendingCount += isPending ? 1 : -1 }
         let oldAgent = old.flatMap { $0.isFinished ? nil : $0.agentId }
         let newAgent = task.isFinished ? nil : task.agentId
+        let oldUnsettled = old?.state == .started ? nil : oldAgent, newUnsettled = task.state == .started ? nil : newAgent
+        if oldUnsettled != newUnsettled {
+            if let a = oldUnsettled {
+                unsettledByAgent[a]?.remove(task.id)
+                if unsettledByAgent[a]?.isEmpty == true { unsettledByAgent[a] = nil }
+            }
+            if let a = newUnsettled { unsettledByAgent[a, default: []].insert(task.id) }
+        }
         guard oldAgent != newAgent else { return }
         if let oldAgent {
             tasksByAgent[oldAgent]?.remove(task.id)

@@ -32,6 +32,9 @@ public struct JobStore: Sendable {
     public internal(set) var pendingCount = 0
     /// Ids of the unfinished tasks placed on each agent.
     public internal(set) var tasksByAgent: [String: Set<String>] = [:]
+    /// Ids of the unfinished tasks on each agent that are not `Started`: the ones whose
+    /// timeouts the reconciler checks (every other task on a connected agent is settled).
+    public internal(set) var unsettledByAgent: [String: Set<String>] = [:]
     /// Peer addresses of masters added at run time, by name (see `Command.setMasterAddress`).
     public internal(set) var masterAddresses: [String: String] = [:]
     public let limits: StoreLimits
