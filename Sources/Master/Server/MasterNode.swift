@@ -23,6 +23,8 @@ final class MasterNode: Sendable {
         var logLevel = LogLevel.info
         /// Set for a replicated group of masters; nil runs one master with its own log.
         var cluster: RaftCluster.Configuration?
+        /// Fitness, good-enough threshold, capacity-group reservations (`--scheduler-*` flags).
+        var scheduler = SchedulerConfiguration()
     }
 
     /// How writes become durable: this master's own group-commit log, or Raft.
@@ -101,7 +103,9 @@ final class MasterNode: Sendable {
         let cluster: RaftCluster? = if case .raft(let c) = replication { c } else { nil }
         membership = cluster.map { MembershipChanges(cluster: $0) }
         let leadership = Leadership(cluster: cluster, selfName: configuration.id)
-        let placement = PlacementLoop(store: store, registry: registry, replicator: replicator, scheduler: FirstFitScheduler(),
+        let placement = PlacementLoop(store: store, registry: registry, replicator: replicator,
+                                      configuration: configuration.scheduler,
+                                      metrics: SchedulerMetrics(registry: metrics.registry),
                                       nowMs: nowMs, logger: logger, agentSilentAfterMs: Int64(3 * interval),
                                       isLeader: { leadership.isLeader })
         self.placement = placement
@@ -115,7 +119,8 @@ final class MasterNode: Sendable {
         router.observer = { o in
             metrics.observeRequest(method: o.method, route: o.route, status: o.status, seconds: o.durationSeconds)
         }
-        JobsAPI(store: store, replicator: replicator, nowMs: nowMs, newJobID: { ID.random() }).register(on: &router)
+        JobsAPI(store: store, replicator: replicator, nowMs: nowMs, newJobID: { ID.random() },
+                pendingReasons: { placement.unplacedReasons($0) }).register(on: &router)
         AgentsAPI(registry: registry, reports: ReportProcessor(store: store, replicator: replicator), placement: placement,
                   store: store, nowMs: nowMs).register(on: &router)
         EventsAPI(events: events).register(on: &router)

@@ -32,6 +32,10 @@ public struct JobStore: Sendable {
     public internal(set) var pendingCount = 0
     /// Ids of the unfinished tasks placed on each agent.
     public internal(set) var tasksByAgent: [String: Set<String>] = [:]
+    /// What the unfinished tasks on each agent ask for, kept with `tasksByAgent`.
+    public internal(set) var agentLoads: [String: AgentLoad] = [:]
+    /// What the unfinished placed tasks of each capacity group ask for.
+    public internal(set) var groupUsage: [String: Resources] = [:]
     /// Peer addresses of masters added at run time, by name (see `Command.setMasterAddress`).
     public internal(set) var masterAddresses: [String: String] = [:]
     public let limits: StoreLimits
