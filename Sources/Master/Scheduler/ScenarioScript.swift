@@ -19,6 +19,10 @@ public struct ScenarioError: Error, Sendable, Equatable, CustomStringConvertible
     public var line: Int
     public var message: String
     public var description: String { "line \(line): \(message)" }
+    public init(line: Int, message: String) {
+        self.line = line
+        self.message = message
+    }
 }
 
 extension ScenarioCommand {
