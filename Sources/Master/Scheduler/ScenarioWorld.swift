@@ -18,6 +18,7 @@ public struct ScenarioWorld<R: RandomNumberGenerator & Sendable>: Sendable {
 
     /// Runs one command; `schedule` answers with one line per placement and per task left
     /// pending (`placed web-1 h2`, `pending web-3: 2 agents: uniqueHost`).
+    @discardableResult
     public mutating func run(_ command: ScenarioCommand) -> [String] {
         switch command {
         case .config(let c): configuration = c
