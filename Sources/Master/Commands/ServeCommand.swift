@@ -14,7 +14,7 @@ enum ServeCommand {
         Flag("max-body-bytes", .int, default: .int(1 << 20), help: "Largest request body accepted."),
         Flag("max-active-jobs", .int, default: .int(100_000), help: "Unfinished jobs the store accepts at most."),
         Flag("log-level", .string, default: .string("info"), help: "debug, info, warn or error."),
-    ]
+    ] + SchedulerFlags.flags
 
     static let serve = CommandSpec("serve", summary: "Run a master.", flags: serverFlags + [
         Flag("id", .string, default: .string("m1"), help: "This master's id."),
@@ -40,6 +40,7 @@ enum ServeCommand {
                 throw UsageError(message: "--log-level: must be debug, info, warn or error")
             }
             config.logLevel = level
+            config.scheduler = try SchedulerFlags.configuration(args)
             if !dev { config.cluster = try clusterConfiguration(args, config: config) }
             let node = try MasterNode.start(config)
             let agent = dev ? try DevAgent.start(args, masterURL: "http://\(config.apiHost == "0.0.0.0" ? "127.0.0.1" : config.apiHost):\(node.apiPort)",

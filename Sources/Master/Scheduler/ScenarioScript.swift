@@ -3,7 +3,7 @@ import Model
 /// The text format of scheduler scenario files and of `fuller-master simulate`'s cluster and
 /// workload files (docs/scheduler.md). One command a line; `#` starts a comment.
 ///
-///     config fitness=binpack goodEnough=0.9 reserve=prod:cpu=8,memoryMB=8192 flexMayUseReserved=true
+///     config fitness=binpack goodEnough=0.9 reserve=prod=8/8192 flexMayUseReserved=true
 ///     add-host h1 cpu=4 mem=8192 zone=a machineType=m5 rack=r1 [drain]
 ///     add-hosts h 100 cpu=8 mem=8000 zone=b          # h1 … h100
 ///     submit web count=3 cpu=1 mem=1024 tier=critical group=prod hard=uniqueHost=true soft=zoneBalance=true
@@ -112,24 +112,16 @@ extension ScenarioCommand {
     static func fail(_ message: String) -> ScenarioError { ScenarioError(line: 0, message: message) }
 }
 
-/// `name:cpu=8,memoryMB=8192` (also accepted as `name=cpu:8,memoryMB:8192`): the resources a
-/// capacity group keeps for its own jobs.
+/// `NAME=CPU/MEMORY_MB`, e.g. `prod=8/8192`: the cores and memory a capacity group keeps for
+/// its own jobs (scenario `reserve=` and the master's `--capacity-group`).
 public enum Reservation {
     public static func parse(_ text: String) -> (String, Resources)? {
-        guard let split = text.firstIndex(where: { $0 == ":" || $0 == "=" }) else { return nil }
-        let group = String(text[..<split])
-        guard !group.isEmpty else { return nil }
-        var resources = Resources.zero
-        for item in text[text.index(after: split)...].split(separator: ",") {
-            let pair = item.split(whereSeparator: { $0 == "=" || $0 == ":" }).map(String.init)
-            guard pair.count == 2 else { return nil }
-            switch pair[0] {
-            case "cpu": guard let v = Double(pair[1]), v >= 0 else { return nil }; resources.cpu = v
-            case "memoryMB": guard let v = Int(pair[1]), v >= 0 else { return nil }; resources.memoryMB = v
-            default: return nil
-            }
-        }
-        return (group, resources)
+        let pair = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard pair.count == 2, !pair[0].isEmpty else { return nil }
+        let amounts = pair[1].split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard amounts.count == 2, let cpu = Double(amounts[0]), cpu >= 0, cpu.isFinite,
+              let memoryMB = Int(amounts[1]), memoryMB >= 0 else { return nil }
+        return (pair[0], Resources(cpu: cpu, memoryMB: memoryMB))
     }
 }
 
