@@ -24,6 +24,9 @@ struct AgentIndex: Sendable {
         var zoneId: Int
         /// Agent indices per cell; cell `cpuLevel × side + memoryLevel`.
         var cells: [[Int32]]
+        /// The cells holding agents, in the search's order (fittest first): a search visits these
+        /// few instead of every cell.
+        var occupied: [Int32] = []
         var count: Int
     }
 
@@ -40,21 +43,21 @@ struct AgentIndex: Sendable {
     private(set) var zones: [String] = []
     private var zoneIds: [String: Int] = [:]
     private(set) var indexById: [String: Int32] = [:]
+    /// Each cell's place in the search order (see `ClusterScheduler.cellOrder`).
+    private var cellRank: [Int32]
 
     /// Indexes the schedulable agents of `views` in the order given (the caller shuffles them
-    /// from a seed, so ties between equal agents are broken reproducibly).
-    init(_ views: [AgentView]) {
+    /// from a seed, so ties between equal agents are broken reproducibly); `cellOrder` lists
+    /// every cell in the order searches visit them.
+    init(_ views: [AgentView], cellOrder: [Int32]) {
+        var rank = Array(repeating: Int32(0), count: Self.cellCount)
+        for (position, cell) in cellOrder.enumerated() { rank[Int(cell)] = Int32(position) }
+        cellRank = rank
         var classKeys: [ClassKey: Int] = [:]
         for view in views where view.schedulable {
             let key = ClassKey(view)
-            let classIndex = classKeys[key] ?? {
-                let zoneId = zoneIds[key.zone] ?? { zones.append(key.zone); zoneIds[key.zone] = zones.count - 1; return zones.count - 1 }()
-                classes.append(AgentClass(total: view.total, zone: key.zone, machineType: key.machineType,
-                                          machineGroup: key.machineGroup, zoneId: zoneId,
-                                          cells: Array(repeating: [], count: Self.cellCount), count: 0))
-                classKeys[key] = classes.count - 1
-                return classes.count - 1
-            }()
+            let classIndex = classKeys[key] ?? addClass(key, total: view.total)
+            classKeys[key] = classIndex
             let agent = Int32(ids.count)
             indexById[view.id] = agent
             ids.append(view.id)
@@ -68,6 +71,17 @@ struct AgentIndex: Sendable {
             classes[classIndex].count += 1
             insert(agent)
         }
+    }
+
+    private mutating func addClass(_ key: ClassKey, total: Resources) -> Int {
+        let zoneId = zoneIds[key.zone] ?? zones.count
+        if zoneId == zones.count {
+            zones.append(key.zone)
+            zoneIds[key.zone] = zoneId
+        }
+        classes.append(AgentClass(total: total, zone: key.zone, machineType: key.machineType, machineGroup: key.machineGroup,
+                                  zoneId: zoneId, cells: Array(repeating: [], count: Self.cellCount), count: 0))
+        return classes.count - 1
     }
 
     var agentCount: Int { ids.count }
@@ -109,6 +123,15 @@ struct AgentIndex: Sendable {
         cellOf[a] = Int32(cell)
         slot[a] = Int32(classes[c].cells[cell].count)
         classes[c].cells[cell].append(agent)
+        if classes[c].cells[cell].count == 1 {
+            let rank = cellRank[cell]
+            var low = 0, high = classes[c].occupied.count
+            while low < high {
+                let mid = (low + high) / 2
+                if cellRank[Int(classes[c].occupied[mid])] < rank { low = mid + 1 } else { high = mid }
+            }
+            classes[c].occupied.insert(Int32(cell), at: low)
+        }
     }
 
     private mutating func remove(_ agent: Int32) {
@@ -117,6 +140,9 @@ struct AgentIndex: Sendable {
         if last != agent {
             classes[c].cells[cell][position] = last
             slot[Int(last)] = Int32(position)
+        }
+        if classes[c].cells[cell].isEmpty, let at = classes[c].occupied.firstIndex(of: Int32(cell)) {
+            classes[c].occupied.remove(at: at)
         }
     }
 

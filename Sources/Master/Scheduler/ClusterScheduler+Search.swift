@@ -52,7 +52,7 @@ extension ClusterScheduler {
         return sum
     }
 
-    /// Visits the class's cells fittest first. Without per-agent soft rules the first agent that
+    /// Visits the class's occupied cells fittest first. Without per-agent soft rules the first agent that
     /// fits is the class's answer; with them, up to `softCandidatesMax` fitting agents are scored.
     private func searchClass(_ agentClass: AgentIndex.AgentClass, _ task: PendingTask, _ rules: PlacementRules,
                              _ job: JobPlacementState?, _ classSoft: Double,
@@ -63,7 +63,7 @@ extension ClusterScheduler {
         let side = AgentIndex.side
         var best: (agent: Int32, score: Double)?
         var candidates = 0
-        for cell in cellOrder {
+        for cell in agentClass.occupied {
             let c = Int(cell)
             guard c / side >= cpuLevel, c % side >= memoryLevel else { continue }
             for agent in agentClass.cells[c] {
@@ -117,9 +117,8 @@ extension ClusterScheduler {
     private func countShortfalls(_ agentClass: AgentIndex.AgentClass, _ cpuLevel: Int, _ memoryLevel: Int,
                                  _ reasons: inout [String: Int]) {
         let side = AgentIndex.side
-        for c in 0..<AgentIndex.cellCount {
-            let n = agentClass.cells[c].count
-            guard n > 0 else { continue }
+        for cell in agentClass.occupied {
+            let c = Int(cell), n = agentClass.cells[c].count
             if c / side < cpuLevel {
                 reasons["insufficient cpu", default: 0] += n
             } else if c % side < memoryLevel {

@@ -24,8 +24,6 @@ public struct ClusterScheduler: Sendable {
     var clusterFree: Resources
     /// Shapes (or constrained jobs) that found no agent in this run, with the reasons.
     var failed: [FailureKey: [String: Int]] = [:]
-    /// Cells in the order the search visits them (fittest first).
-    let cellOrder: [Int32]
 
     public init<R: RandomNumberGenerator>(configuration: SchedulerConfiguration, agents: [AgentView],
                                           placed: [String: [String]] = [:], groupUsage: [String: Resources] = [:],
@@ -33,12 +31,11 @@ public struct ClusterScheduler: Sendable {
         self.configuration = configuration
         var order = agents.sorted { $0.id < $1.id }
         order.shuffle(using: &random)
-        index = AgentIndex(order)
+        index = AgentIndex(order, cellOrder: Self.cellOrder(configuration.fitness))
         unschedulableCount = agents.count - index.agentCount
         self.placed = placed
         self.groupUsage = groupUsage
         clusterFree = index.utilisation().free
-        cellOrder = Self.cellOrder(configuration.fitness)
     }
 
     /// One iteration from a snapshot: the leader's entry point.
