@@ -78,8 +78,13 @@ enum SimulateCommand {
     private static func hosts(_ commands: [ScenarioCommand]) throws(UsageError) -> [AgentView] {
         var hosts: [AgentView] = []
         for command in commands {
-            guard case .addHosts(let more) = command else { throw UsageError(message: "--cluster: only add-host and add-hosts lines belong there") }
-            hosts += more
+            switch command {
+            case .addHosts(let more): hosts += more
+            case .drain(let name):
+                guard let i = hosts.firstIndex(where: { $0.id == name }) else { throw UsageError(message: "--cluster: drain \(name): no such host") }
+                hosts[i].schedulable = false
+            default: throw UsageError(message: "--cluster: only add-host, add-hosts and drain lines belong there")
+            }
         }
         return hosts
     }

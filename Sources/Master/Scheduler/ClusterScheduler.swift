@@ -20,6 +20,8 @@ public struct ClusterScheduler: Sendable {
     let unschedulableCount: Int
     var jobs: [String: JobPlacementState] = [:]
     var placed: [String: [String]]
+    /// Zones of the agents left out of the index: a job's tasks there still count for zoneBalance.
+    let outsideZones: [String: String]
     var groupUsage: [String: Resources]
     var clusterFree: Resources
     /// Shapes (or constrained jobs) that found no agent in this run, with the reasons.
@@ -33,6 +35,9 @@ public struct ClusterScheduler: Sendable {
         order.shuffle(using: &random)
         index = AgentIndex(order, cellOrder: Self.cellOrder(configuration.fitness))
         unschedulableCount = agents.count - index.agentCount
+        var outside: [String: String] = [:]
+        for agent in agents where !agent.schedulable { outside[agent.id] = agent.attributes["zone"] ?? "" }
+        outsideZones = outside
         self.placed = placed
         self.groupUsage = groupUsage
         clusterFree = index.utilisation().free
@@ -114,14 +119,17 @@ public struct ClusterScheduler: Sendable {
         }
     }
 
-    /// The job's placements so far, from the snapshot; tasks on agents outside the index still
-    /// count for their zone when the zone is known.
+    /// The job's placements so far, from the snapshot. Tasks on agents outside the index
+    /// (draining, silent) still count for their zone when schedulable agents share it.
     private func jobState(_ task: PendingTask) -> JobPlacementState {
         var state = JobPlacementState(zoneCount: index.zones.count, jobSize: task.jobSize)
         for agentId in placed[task.jobId] ?? [] {
-            guard let agent = index.indexById[agentId] else { continue }
-            state.agents.insert(agent)
-            state.zoneCounts[index.zoneId(ofAgent: agent)] += 1
+            if let agent = index.indexById[agentId] {
+                state.agents.insert(agent)
+                state.zoneCounts[index.zoneId(ofAgent: agent)] += 1
+            } else if let zone = outsideZones[agentId], let zoneId = index.zoneId(zone) {
+                state.zoneCounts[zoneId] += 1
+            }
         }
         return state
     }

@@ -7,11 +7,15 @@ import Model
 ///     add-host h1 cpu=4 mem=8192 zone=a machineType=m5 rack=r1 [drain]
 ///     add-hosts h 100 cpu=8 mem=8000 zone=b          # h1 … h100
 ///     submit web count=3 cpu=1 mem=1024 tier=critical group=prod hard=uniqueHost=true soft=zoneBalance=true
+///     submit web from=4 count=1 cpu=1 mem=1024 …       # more tasks of the same job: web-4
+///     drain h1
 ///     schedule
 public enum ScenarioCommand: Sendable, Equatable {
     case config(SchedulerConfiguration)
     case addHosts([AgentView])
     case submit([PendingTask])
+    /// The host takes nothing new from now on (its tasks stay).
+    case drain(String)
     case schedule
 }
 
@@ -62,6 +66,9 @@ extension ScenarioCommand {
         case "submit":
             guard let name = words.first else { throw fail("submit needs a job name") }
             return .submit(try tasks(name, Options(Array(words.dropFirst()))))
+        case "drain":
+            guard words.count == 1 else { throw fail("drain needs one host name") }
+            return .drain(words[0])
         case "schedule": return .schedule
         default: throw fail("unknown command \"\(verb)\"")
         }
@@ -87,7 +94,8 @@ extension ScenarioCommand {
             throw fail("unknown constraint \"\(name)\"")
         }
         let size = try o.int("size") ?? count
-        return (1...count).map { n in
+        let first = try o.int("from") ?? 1
+        return (first..<first + count).map { n in
             PendingTask(id: "\(job)-\(n)", jobId: job, resources: resources, tier: tier,
                         capacityGroup: o.values["group"] ?? "default", constraints: constraints, jobSize: size)
         }

@@ -28,6 +28,9 @@ public struct ScenarioWorld<R: RandomNumberGenerator & Sendable>: Sendable {
                 agents.append(host)
             }
         case .submit(let tasks): pending += tasks
+        case .drain(let host):
+            guard let i = agentIndex[host] else { return ["no host \(host)"] }
+            agents[i].schedulable = false
         case .schedule: return schedule()
         }
         return []
