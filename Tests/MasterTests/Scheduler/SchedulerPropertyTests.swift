@@ -15,8 +15,30 @@ import Testing
         var world = ScenarioWorld(random: SeededRandom(seed: seed))
         world.run(.config(configuration))
         var lines: [String] = []
-        for command in commands { lines += world.run(command) }
+        for command in commands {
+            let before = world.placements.count
+            lines += world.run(command)
+            Self.checkReservation(world, configuration, newPlacements: world.placements[before...], seed: seed)
+        }
         try Self.check(world, lines, seed: seed)
+    }
+
+    /// When another group's task was placed (without flex borrowing), the free cluster still
+    /// covers the idle part of g1's reservation.
+    static func checkReservation(_ world: ScenarioWorld<SeededRandom>, _ configuration: SchedulerConfiguration,
+                                 newPlacements: ArraySlice<Placement>, seed: UInt64) {
+        guard let reserved = configuration.reservations["g1"] else { return }
+        let tasks = Dictionary(uniqueKeysWithValues: generate(seed: seed).0.flatMap { c -> [PendingTask] in
+            if case .submit(let t) = c { return t } else { return [] }
+        }.map { ($0.id, $0) })
+        let others = newPlacements.map { tasks[$0.taskId]! }.filter {
+            $0.capacityGroup != "g1" && !($0.tier == .flex && configuration.flexMayUseReserved)
+        }
+        guard !others.isEmpty else { return }
+        let free = world.agents.filter(\.schedulable).reduce(Resources.zero) { $0 + $1.free }
+        let used = world.groupUsage["g1"] ?? .zero
+        #expect(free.cpu >= max(0, reserved.cpu - used.cpu) - 1e-9, "seed=\(seed): g1's idle cpu taken by \(others.map(\.id))")
+        #expect(free.memoryMB >= max(0, reserved.memoryMB - used.memoryMB), "seed=\(seed): g1's idle memory taken")
     }
 
     @Test(arguments: [UInt64(3), 17, 29])
