@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Model
 import Scheduler
 import Shared
@@ -52,9 +53,10 @@ enum SimulateCommand {
         var start = 0
         while start < tasks.count {
             let slice = Array(tasks[start..<min(start + batch, tasks.count)])
-            let began = clock.now
+            let began = clock.now, cpuBegan = threadCPUSeconds()
             let plan = scheduler.schedule(slice)
             report.iterationSeconds.append((clock.now - began).seconds)
+            report.iterationCPUSeconds += threadCPUSeconds() - cpuBegan
             report.placements += plan.placements
             for task in slice where plan.unplaced[task.id] != nil {
                 report.pendingByReason[PlacementPlan.explain(plan.unplaced[task.id]!), default: 0] += 1
@@ -63,6 +65,14 @@ enum SimulateCommand {
         }
         (report.total, report.free) = scheduler.utilisation()
         return report
+    }
+
+    /// CPU time this thread has used: unlike wall time, it leaves out time the machine gave to
+    /// other processes, so iteration costs compare across a busy and a quiet machine.
+    static func threadCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     private static func commands(_ args: ParsedArguments, _ flag: String) throws -> [ScenarioCommand] {

@@ -8,6 +8,8 @@ struct SimulationReport {
     var tasks: Int
     var indexSeconds = 0.0
     var iterationSeconds: [Double] = []
+    /// The scheduling thread's CPU time over all iterations.
+    var iterationCPUSeconds = 0.0
     var placements: [Placement] = []
     /// Explanation text → how many tasks were left pending with it.
     var pendingByReason: [String: Int] = [:]
@@ -26,7 +28,8 @@ struct SimulationReport {
         let sorted = iterationSeconds.sorted()
         let average = sorted.isEmpty ? 0 : sorted.reduce(0, +) / Double(sorted.count)
         out += "iterations: \(sorted.count)  ms per iteration: avg \(Self.ms(average))  p50 \(Self.ms(Self.quantile(sorted, 0.5)))"
-        out += "  p99 \(Self.ms(Self.quantile(sorted, 0.99)))  max \(Self.ms(sorted.last ?? 0))  total \(Self.ms(sorted.reduce(0, +)))\n"
+        out += "  p99 \(Self.ms(Self.quantile(sorted, 0.99)))  max \(Self.ms(sorted.last ?? 0))  total \(Self.ms(sorted.reduce(0, +)))"
+        out += "  cpu avg \(Self.ms(sorted.isEmpty ? 0 : iterationCPUSeconds / Double(sorted.count)))\n"
         out += "index build: \(Self.ms(indexSeconds)) ms\n"
         out += "peak resident memory: \(Self.peakResidentMiB().map { "\($0) MiB" } ?? "unknown")\n"
         let reasons = pendingByReason.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
