@@ -46,18 +46,31 @@ struct AgentIndex: Sendable {
     /// Each cell's place in the search order (see `ClusterScheduler.cellOrder`).
     private var cellRank: [Int32]
 
-    /// Indexes the schedulable agents of `views` in the order given (the caller shuffles them
-    /// from a seed, so ties between equal agents are broken reproducibly); `cellOrder` lists
-    /// every cell in the order searches visit them.
-    init(_ views: [AgentView], cellOrder: [Int32]) {
+    /// Indexes the schedulable agents of `views` in the order `order` lists their positions
+    /// (the caller shuffles it from a seed, so ties between equal agents are broken
+    /// reproducibly); `cellOrder` lists every cell in the order searches visit them.
+    init(_ views: [AgentView], order: [Int], cellOrder: [Int32]) {
         var rank = Array(repeating: Int32(0), count: Self.cellCount)
         for (position, cell) in cellOrder.enumerated() { rank[Int(cell)] = Int32(position) }
         cellRank = rank
         var classKeys: [ClassKey: Int] = [:]
-        for view in views where view.schedulable {
+        var previous: (key: ClassKey, index: Int)?
+        ids.reserveCapacity(order.count)
+        indexById.reserveCapacity(order.count)
+        for position in order where views[position].schedulable {
+            let view = views[position]
             let key = ClassKey(view)
-            let classIndex = classKeys[key] ?? addClass(key, total: view.total)
-            classKeys[key] = classIndex
+            // Agents of one class often follow each other: comparing is cheaper than hashing.
+            let classIndex: Int
+            if let previous, previous.key == key {
+                classIndex = previous.index
+            } else if let known = classKeys[key] {
+                classIndex = known
+            } else {
+                classIndex = addClass(key, total: view.total)
+                classKeys[key] = classIndex
+            }
+            previous = (key, classIndex)
             let agent = Int32(ids.count)
             indexById[view.id] = agent
             ids.append(view.id)

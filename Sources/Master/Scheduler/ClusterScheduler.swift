@@ -31,9 +31,9 @@ public struct ClusterScheduler: Sendable {
                                           placed: [String: [String]] = [:], groupUsage: [String: Resources] = [:],
                                           random: inout R) {
         self.configuration = configuration
-        var order = agents.sorted { $0.id < $1.id }
+        var order = agents.indices.sorted { agents[$0].id < agents[$1].id }
         order.shuffle(using: &random)
-        index = AgentIndex(order, cellOrder: Self.cellOrder(configuration.fitness))
+        index = AgentIndex(agents, order: order, cellOrder: Self.cellOrder(configuration.fitness))
         unschedulableCount = agents.count - index.agentCount
         var outside: [String: String] = [:]
         for agent in agents where !agent.schedulable { outside[agent.id] = agent.attributes["zone"] ?? "" }
