@@ -7,8 +7,8 @@ import Shared
 /// The agent's command line (DESIGN.md) and its start-up.
 ///
 /// Wiring: `DockerClient` (the Engine API) ← `Executor` (owns the `Supervisor`) ← `HeartbeatLoop`
-/// (talks to the masters through `MasterConnection`); `AgentRoutes` serves `/healthz` and
-/// `/readyz` from the executor's Docker health and the loop's registration status. SIGTERM or
+/// (talks to the masters through `MasterConnection`); `AgentRoutes` serves `/healthz`, `/readyz`
+/// (named checks: Docker, the masters) and `/metrics` (`AgentMetrics`). SIGTERM or
 /// SIGINT cancels the loops and exits without touching a container: they keep running, and the
 /// next agent with the same `--id` adopts them.
 enum AgentCommand {
@@ -49,15 +49,20 @@ enum AgentCommand {
         executorConfiguration.supervisor.metadataURL = "http://\(args.string("metadata") ?? "127.0.0.1:4711")"
         executorConfiguration.supervisor.orphanGrace = args.duration("orphan-grace") ?? .seconds(60)
         executorConfiguration.supervisor.stopGraceSeconds = Int((args.duration("stop-grace") ?? .seconds(10)).wholeMilliseconds / 1000)
-        let docker = DockerClient(socketPath: args.string("docker-socket") ?? DockerClient.defaultSocketPath)
-        let executor = Executor(engine: docker, configuration: executorConfiguration, logger: logger.with(["part": .string("executor")]))
+        let metrics = AgentMetrics()
+        let docker = MeasuredDockerEngine(engine: DockerClient(socketPath: args.string("docker-socket") ?? DockerClient.defaultSocketPath),
+                                          metrics: metrics)
+        let executor = Executor(engine: docker, configuration: executorConfiguration, logger: logger.with(["part": .string("executor")]),
+                                metrics: metrics)
         let heartbeat = HeartbeatLoop(configuration: .init(registration: registration), connection: connection,
                                       executor: executor, logger: logger.with(["part": .string("heartbeat")]))
+        // `/readyz`: every check must pass. Parts that serve containers (the metadata server) add theirs here.
+        let readiness = [AgentRoutes.dockerCheck { executor.health }, AgentRoutes.masterCheck { heartbeat.status }]
 
         var configuration = HTTPServer.Configuration(host: host, port: port)
         configuration.maxConnections = 256
-        let server = HTTPServer(configuration: configuration, handler: AgentRoutes.router(
-            readiness: { AgentRoutes.Readiness(docker: executor.health, master: heartbeat.status) }))
+        let server = HTTPServer(configuration: configuration, handler: AgentRoutes.router(readiness: readiness,
+                                                                                             metrics: metrics.registry))
         do { try server.start() } catch {
             return fail("cannot listen on \(host):\(port): \(error)")
         }
@@ -86,8 +91,9 @@ enum AgentCommand {
         return 0
     }
 
+    /// A start-up failure, logged as a JSON line like every other line of the agent.
     private static func fail(_ message: String) -> Int32 {
-        FileHandle.standardError.write(Data("fuller-agent: \(message)\n".utf8))
+        Logger(component: "agent").error("cannot start", ["error": .string(message)])
         return 2
     }
 

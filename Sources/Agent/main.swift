@@ -17,6 +17,7 @@ do {
         exit(AgentCommand.run(parsed))
     }
 } catch {
-    FileHandle.standardError.write(Data("fuller-agent: \(error)\n".utf8))
+    // A bad command line is logged like everything else: one JSON object per line.
+    Logger(component: "agent").error("invalid command line", ["error": .string("\(error)")])
     exit(2)
 }

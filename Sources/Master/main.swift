@@ -26,7 +26,13 @@ do {
         }
     }
 } catch {
-    FileHandle.standardError.write(Data("fuller-master: \(error)\n".utf8))
+    // The servers log JSON lines from the first line on, a bad command line included; the CLI
+    // verbs speak to people, so their usage errors stay plain text.
+    if ["serve", "dev"].contains(arguments.first) {
+        Logger(component: "master").error("invalid command line", ["error": .string("\(error)")])
+    } else {
+        FileHandle.standardError.write(Data("fuller-master: \(error)\n".utf8))
+    }
     status = 2
 }
 // `_exit` after the explicit shutdown above: background threads (the Raft loop, peer senders,

@@ -41,6 +41,11 @@ import Shared
             let started = try #require(master.heartbeats.first { $0.reports.first?.state == .started })
             #expect(started.healthy && started.reports.first?.containerId != nil)
             #expect(loop.status.registered)
+            // Counted and timed: the report change went out as an immediate heartbeat.
+            let metrics = executor.metrics.registry.exposition()
+            #expect(metrics.contains(#"fuller_agent_heartbeats_total{kind="immediate",result="answered"} "#))
+            #expect(metrics.contains(#"fuller_agent_heartbeat_seconds_count{kind="immediate"} "#))
+            #expect(metrics.contains("fuller_agent_heartbeat_answer_age_seconds "))
         }
         await master.stop()
     }

@@ -52,22 +52,29 @@ struct ActionQueue: Sendable {
     }
 }
 
+extension Executor.State {
+    /// The probe queue when `probes`, else the queue of Docker actions.
+    mutating func withQueue<T>(probes: Bool, _ body: (inout ActionQueue) -> T) -> T {
+        probes ? body(&self.probes) : body(&queue)
+    }
+}
+
 extension Executor {
-    /// The next action to perform; nil once the task is cancelled.
-    func nextAction() async -> Supervisor.Action? {
-        let id = state.withLock { $0.queue.makeWaiterId() }
+    /// The next action to perform (from the probe queue when `probes`); nil once the task is cancelled.
+    func nextAction(probes: Bool = false) async -> Supervisor.Action? {
+        let id = state.withLock { $0.withQueue(probes: probes) { $0.makeWaiterId() } }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Supervisor.Action?, Never>) in
                 let ready: Supervisor.Action?? = state.withLock { state in
                     if Task.isCancelled { return .some(nil) }
-                    if let action = state.queue.pop() { return .some(action) }
-                    state.queue.addWaiter(id, continuation)
+                    if let action = state.withQueue(probes: probes, { $0.pop() }) { return .some(action) }
+                    state.withQueue(probes: probes) { $0.addWaiter(id, continuation) }
                     return nil
                 }
                 if let ready { continuation.resume(returning: ready) }
             }
         } onCancel: {
-            state.withLock { $0.queue.removeWaiter(id) }?.resume(returning: nil)
+            state.withLock { $0.withQueue(probes: probes) { $0.removeWaiter(id) } }?.resume(returning: nil)
         }
     }
 }

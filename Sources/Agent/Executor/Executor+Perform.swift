@@ -10,7 +10,17 @@ extension Executor {
         }
         let result = await outcome(of: action)
         let now = wallClock.now()
+        guard case .probe(let taskId, let containerId, _) = action else {
+            feed { $0.actionFinished(result, now: now) }
+            return
+        }
+        let health = { self.state.withLock { $0.supervisor.containers[containerId]?.health?.status } }
+        let before = health()
         feed { $0.actionFinished(result, now: now) }
+        if let after = health(), after != before {
+            logger.info("task health changed", ["task": .string(taskId), "health": .string(after.rawValue),
+                                                "probe": .string(result.probeMessage ?? "")])
+        }
     }
 
     private func outcome(of action: Supervisor.Action) async -> Supervisor.ActionResult {
@@ -33,6 +43,13 @@ extension Executor {
             return .inspected(containerId: id, await call { () async throws(DockerError) in try await engine.inspectContainer(id) })
         case .fetchLogs(let taskId, let id, let lines):
             return .logsFetched(taskId: taskId, containerId: id, text: await logTail(id, lines: lines))
+        case .probe(let taskId, let id, let probe):
+            let start = ContinuousClock.now
+            let (ok, message) = await HTTPHealthProbe.run(probe)
+            metrics.healthCheckSeconds.observe(start.duration(to: .now))
+            metrics.healthChecks.labels(ok ? "pass" : "fail").increment()
+            if !ok { logger.debug("health probe failed", ["task": .string(taskId), "error": .string(message)]) }
+            return .probed(containerId: id, ok: ok, message: message)
         case .list:
             preconditionFailure("a list is performed by list()")
         }

@@ -20,6 +20,9 @@ struct DockerHealth: Sendable, Equatable {
 /// bounded backoff) until it answers again, which is also how it recovers without losing track
 /// of a container: the list re-adopts them all.
 ///
+/// Health probes (`Supervisor.Action.probe`) go to a queue and workers of their own
+/// (`maxProbesInFlight`), so a slow probe never delays a Docker call, nor a busy daemon a probe.
+///
 /// Ordering contracts: actions are queued in the order the supervisor returns them, and at most
 /// one is in flight per task and per container (the supervisor guarantees that), so the queue
 /// never holds more than tasks plus containers. `heartbeat(sequence:)` marks reports sent before
@@ -28,6 +31,9 @@ final class Executor: Sendable {
     struct Configuration: Sendable {
         /// Docker calls in flight at most.
         var maxInFlight = 16
+        /// Health probes in flight at most. They have workers of their own, so slow probes never
+        /// hold up Docker calls (nor the other way round).
+        var maxProbesInFlight = 8
         var listInterval: Duration = .seconds(10)
         /// How often time-based rules (runtime limits, orphan grace, retries) are checked.
         var tickInterval: Duration = .seconds(1)
@@ -44,6 +50,8 @@ final class Executor: Sendable {
     struct State {
         var supervisor: Supervisor
         var queue = ActionQueue()
+        /// Health probes waiting for a probe worker.
+        var probes = ActionQueue()
         var health = DockerHealth.unknown
         /// Whether a full list should run at the next opportunity.
         var listWanted = true
@@ -55,6 +63,7 @@ final class Executor: Sendable {
     let engine: any DockerEngine
     let wallClock: WallClock
     let logger: Logger
+    let metrics: AgentMetrics
     /// Bumped when reports, unknown containers or Docker's health change.
     let changes = ChangeSignal()
     /// Waits for a duration; a manual clock in tests.
@@ -62,15 +71,35 @@ final class Executor: Sendable {
     let state: Mutex<State>
 
     init(engine: any DockerEngine, configuration: Configuration = Configuration(), wallClock: WallClock = .system,
-         logger: Logger = Logger(component: "executor"),
+         logger: Logger = Logger(component: "executor"), metrics: AgentMetrics = AgentMetrics(),
          sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
-        precondition(configuration.maxInFlight > 0)
+        precondition(configuration.maxInFlight > 0 && configuration.maxProbesInFlight > 0)
         self.engine = engine
+        self.metrics = metrics
         self.configuration = configuration
         self.wallClock = wallClock
         self.logger = logger
         self.sleep = sleep
         self.state = Mutex(State(supervisor: Supervisor(configuration: configuration.supervisor)))
+        metrics.registry.gaugeFunction("fuller_agent_containers", help: "This agent's containers by Docker state.",
+                                       labels: ["state"]) { [weak self] in
+            self?.containerCounts().map { (labelValues: [$0.key], value: Double($0.value)) } ?? []
+        }
+    }
+
+    /// Docker's states a container of ours can be in; anything else (not inspected yet) is `unknown`.
+    static let containerStates = ["created", "running", "paused", "restarting", "removing", "exited", "dead", "unknown"]
+
+    /// This agent's containers by their last known Docker state, every state present (zero or more).
+    func containerCounts() -> [String: Int] {
+        var counts = Dictionary(uniqueKeysWithValues: Self.containerStates.map { ($0, 0) })
+        state.withLock { state in
+            for view in state.supervisor.containers.values {
+                let status = view.details?.status ?? view.status
+                counts[counts[status] == nil ? "unknown" : status, default: 0] += 1
+            }
+        }
+        return counts
     }
 
     /// Runs until the task is cancelled: workers, the event watcher and the maintenance loop.
@@ -78,7 +107,10 @@ final class Executor: Sendable {
     func run() async {
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<configuration.maxInFlight {
-                group.addTask { await self.worker() }
+                group.addTask { await self.worker(probes: false) }
+            }
+            for _ in 0..<configuration.maxProbesInFlight {
+                group.addTask { await self.worker(probes: true) }
             }
             group.addTask { await self.watchEvents() }
             group.addTask { await self.maintain() }
@@ -115,13 +147,19 @@ final class Executor: Sendable {
     func feed(_ input: (inout Supervisor) -> [Supervisor.Action]) {
         let (handoffs, changed) = state.withLock { state in
             let actions = input(&state.supervisor)
-            let handoffs = state.queue.push(actions)
+            count(actions)
+            let handoffs = state.queue.push(actions.filter { !$0.isProbe }) + state.probes.push(actions.filter(\.isProbe))
             let changed = state.supervisor.reportsVersion != state.reportsVersionSeen
             state.reportsVersionSeen = state.supervisor.reportsVersion
             return (handoffs, changed)
         }
         for (waiter, action) in handoffs { waiter.resume(returning: action) }
         if changed { changes.bump() }
+    }
+
+    /// Counts the supervisor's actions by kind (they are what reconciliation does).
+    private func count(_ actions: [Supervisor.Action]) {
+        for action in actions { metrics.reconcileActions.labels(action.metricKind).increment() }
     }
 
     /// Records what Docker's last answer says about its health (only `daemonUnavailable` means
@@ -146,8 +184,8 @@ final class Executor: Sendable {
         changes.bump()
     }
 
-    private func worker() async {
-        while !Task.isCancelled, let action = await nextAction() {
+    private func worker(probes: Bool) async {
+        while !Task.isCancelled, let action = await nextAction(probes: probes) {
             await perform(action)
         }
     }

@@ -44,16 +44,18 @@ final class HeartbeatLoop: Sendable {
     let executor: Executor
     let logger: Logger
     let sleep: @Sendable (Duration) async throws -> Void
+    let metrics: AgentMetrics
     private let sequence = Atomic<UInt64>(0)
     private let statusBox = Mutex(Status())
 
     init(configuration: Configuration, connection: MasterConnection, executor: Executor,
-         logger: Logger = Logger(component: "heartbeat"),
+         logger: Logger = Logger(component: "heartbeat"), metrics: AgentMetrics? = nil,
          sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         self.configuration = configuration
         self.connection = connection
         self.executor = executor
         self.logger = logger
+        self.metrics = metrics ?? executor.metrics
         self.sleep = sleep
     }
 
@@ -131,8 +133,16 @@ final class HeartbeatLoop: Sendable {
 
     enum Outcome { case answered, reregistered, failed, cancelled }
 
-    /// One heartbeat and its answer.
+    /// One heartbeat and its answer, counted and timed by kind and outcome.
     func send(waitMilliseconds: Int, timeout: Duration) async -> Outcome {
+        let start = ContinuousClock.now
+        let outcome = await exchange(waitMilliseconds: waitMilliseconds, timeout: timeout)
+        metrics.heartbeat(kind: waitMilliseconds > 0 ? "long_poll" : "immediate", outcome: "\(outcome)",
+                          answered: outcome == .answered, took: start.duration(to: .now))
+        return outcome
+    }
+
+    private func exchange(waitMilliseconds: Int, timeout: Duration) async -> Outcome {
         let number = sequence.add(1, ordering: .relaxed).newValue
         let request = executor.heartbeat(sequence: number, waitMilliseconds: waitMilliseconds)
         let path = "/v1/agents/\(configuration.registration.id)/heartbeat"

@@ -35,21 +35,6 @@ extension Supervisor {
         cpu == cpu.rounded() && abs(cpu) < 1e15 ? String(Int64(cpu)) : String(cpu)
     }
 
-    /// A Docker `HEALTHCHECK` for a job's health check. An HTTP probe runs `wget` inside the
-    /// container (busybox and most distributions have it), since Docker probes only from inside.
-    static func healthcheck(_ check: HealthCheck) -> ContainerHealthcheck {
-        let test: [String]
-        switch check.probe {
-        case .exec(let command): test = ["CMD"] + command
-        case .http(let port, let path):
-            test = ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:\(port)\(path) || exit 1"]
-        }
-        let second: Int64 = 1_000_000_000
-        return ContainerHealthcheck(test: test, intervalNanoseconds: Int64(check.intervalSeconds) * second,
-                                    timeoutNanoseconds: Int64(check.timeoutSeconds) * second, retries: check.retries,
-                                    startPeriodNanoseconds: Int64(check.startPeriodSeconds) * second)
-    }
-
     /// A stopped container's meaning for its task.
     struct Outcome: Equatable {
         var reason: FinishReason

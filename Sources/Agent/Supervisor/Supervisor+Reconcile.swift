@@ -26,6 +26,7 @@ extension Supervisor {
         for id in tasks.keys.sorted() {
             if let action = reconcileTask(id, now: now) { actions.append(action) }
         }
+        actions += dueProbes(now: now)
         refreshReports()
         return actions
     }

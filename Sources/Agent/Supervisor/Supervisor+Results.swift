@@ -21,6 +21,8 @@ extension Supervisor {
         case .inspected(let id, let result): inspected(id, result, now: now)
         case .logsFetched(let taskId, _, let text):
             updateTask(taskId) { $0.pending = nil; $0.logTail = text ?? "" }
+        case .probed(let id, let ok, let message):
+            updateContainer(id) { $0.health?.finish(ok: ok, message: message, now: now) }
         }
         return extra + reconcile(now: now)
     }

@@ -51,6 +51,22 @@ extension Supervisor {
         /// List every `fuller.managed` container (the name of a create conflicts with one we do not
         /// know yet). Answer: `listed`, with the token from `beginList()`.
         case list
+        /// One health probe of a task's container (see `Supervisor+Health.swift`). Answer: `probed`.
+        case probe(taskId: String, containerId: String, HealthProbe)
+
+        /// Probes run on workers of their own (see `Executor`).
+        var isProbe: Bool {
+            if case .probe = self { return true }
+            return false
+        }
+    }
+
+    /// An HTTP health probe the agent itself sends to a container's address.
+    struct HealthProbe: Sendable, Equatable {
+        var host: String
+        var port: Int
+        var path: String
+        var timeout: Duration
     }
 
     /// The answer to one action, fed back through `actionFinished`.
@@ -63,6 +79,14 @@ extension Supervisor {
         case inspected(containerId: String, Result<ContainerDetails, DockerError>)
         /// nil when the logs could not be read; the report goes out without them.
         case logsFetched(taskId: String, containerId: String, text: String?)
+        /// A health probe's outcome: passed or not, and what was seen (a status, an error).
+        case probed(containerId: String, ok: Bool, message: String?)
+
+        /// A probe's message, for logs.
+        var probeMessage: String? {
+            if case .probed(_, _, let message) = self { return message }
+            return nil
+        }
     }
 
     /// An operation in flight for a task or a container.
@@ -110,6 +134,8 @@ extension Supervisor {
         /// Docker accepted our start: the task is reported Started at once (the inspect that
         /// follows adds the IP), which keeps an inspect round trip off every task's start.
         var startAccepted = false
+        /// The agent-run health check of this container (HTTP checks only), once it runs.
+        var health: HealthCheckState?
     }
 
     /// Bounded exponential retry of a transiently failing operation.

@@ -201,7 +201,7 @@ struct Supervisor: Sendable {
         case .created: return TaskReport(taskId: id, state: .startInitiated, containerId: cid)
         case .running:
             return TaskReport(taskId: id, state: .started, containerId: cid, ip: view.details?.ipAddress,
-                              health: view.details?.health)
+                              health: Self.reportedHealth(view))
         case .exited, .removing: return TaskReport(taskId: id, state: .started, containerId: cid, ip: view.details?.ipAddress)
         }
     }

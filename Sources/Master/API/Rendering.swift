@@ -34,6 +34,7 @@ enum Rendering {
         if let v = t.agentId { w.field("agentId", v) }
         if let v = t.containerId { w.field("containerId", v) }
         if let v = t.ip { w.field("ip", v) }
+        if let v = t.health { w.field("health", v) }
         w.field("createdAt", Timestamp(millisecondsSinceEpoch: t.createdAtMs).rfc3339)
         w.field("updatedAt", Timestamp(millisecondsSinceEpoch: t.updatedAtMs).rfc3339)
         if t.notBeforeMs > 0 { w.field("notBefore", Timestamp(millisecondsSinceEpoch: t.notBeforeMs).rfc3339) }

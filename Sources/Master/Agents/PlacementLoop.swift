@@ -51,14 +51,18 @@ final class PlacementLoop: Sendable {
     private let tickMilliseconds: Int
     /// Only the leader places tasks (a follower's store lags, and its proposals would fail).
     private let isLeader: @Sendable () -> Bool
+    /// Told how long each scheduling decision took (reading the store and computing the plan).
+    private let onIteration: @Sendable (Duration) -> Void
 
     init(store: StoreHandle, registry: AgentRegistry, replicator: any Replicator,
          configuration: SchedulerConfiguration = SchedulerConfiguration(), metrics: SchedulerMetrics? = nil,
          nowMs: @escaping @Sendable () -> Int64, logger: Logger, batchMax: Int = 1_000, agentSilentAfterMs: Int64 = 30_000,
-         tick: Duration = .milliseconds(500), isLeader: @escaping @Sendable () -> Bool = { true }) {
+         tick: Duration = .milliseconds(500), isLeader: @escaping @Sendable () -> Bool = { true },
+         onIteration: @escaping @Sendable (Duration) -> Void = { _ in }) {
         self.isLeader = isLeader
         self.configuration = configuration
         self.metrics = metrics
+        self.onIteration = onIteration
         self.store = store
         self.registry = registry
         self.replicator = replicator
@@ -118,14 +122,15 @@ final class PlacementLoop: Sendable {
             state.withLock { $0.blocked = true }
             return
         }
+        let started = ContinuousClock.now
         let input = store.read { s in Self.input(store: s, agents: agents, nowMs: now, silentAfterMs: agentSilentAfterMs, limit: batchMax) }
         guard !input.pending.isEmpty else { return }
         // Equal agents are ordered from a seed; the iteration's time makes it vary between
         // iterations (so ties do not always land on the same agent) yet a plan is replayable.
         var random = SeededRandom(seed: UInt64(bitPattern: now))
-        let started = ContinuousClock.now
         let plan = ClusterScheduler.plan(input, configuration: configuration, random: &random)
-        metrics?.observe(plan, seconds: (ContinuousClock.now - started).seconds)
+        onIteration(started.duration(to: .now))
+        metrics?.observe(plan)
         state.withLock { s in
             s.lastUnplaced = plan.unplaced
             s.blocked = !plan.unplaced.isEmpty

@@ -21,7 +21,7 @@ final class ReportProcessor: Sendable {
     func process(agentId: String, reports: [TaskReport], nowMs: Int64) {
         let updates = store.read { s in reports.compactMap { Self.update(for: $0, agentId: agentId, store: s, nowMs: nowMs) } }
         for update in updates {
-            let key = "\(update.taskId)/\(update.state.rawValue)"
+            let key = "\(update.taskId)/\(update.state.rawValue)/\(update.health ?? "")"
             let fresh = inFlight.withLock { set -> Bool in
                 guard set.count < inFlightMax, !set.contains(key) else { return false }
                 set.insert(key)
@@ -36,12 +36,13 @@ final class ReportProcessor: Sendable {
     static func update(for report: TaskReport, agentId: String, store: JobStore, nowMs: Int64) -> TaskUpdate? {
         guard let task = store.task(report.taskId), task.agentId == agentId, !task.isFinished else { return nil }
         let newInfo = (report.containerId != nil && report.containerId != task.containerId) || (report.ip != nil && report.ip != task.ip)
+            || (report.health != nil && report.health != task.health)
         let moves = report.state != task.state && task.state.canMove(to: report.state)
         // A task being killed stays KillInitiated until its container is gone.
         if task.state == .killInitiated && report.state != .finished { return nil }
         guard moves || (newInfo && report.state == task.state) else { return nil }
         return TaskUpdate(taskId: task.id, state: moves ? report.state : task.state, reason: report.reason,
                           exitCode: report.exitCode, message: report.message, containerId: report.containerId,
-                          ip: report.ip, atMs: nowMs)
+                          ip: report.ip, health: report.health, atMs: nowMs)
     }
 }

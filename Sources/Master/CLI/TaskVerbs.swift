@@ -17,12 +17,12 @@ enum TaskVerbs {
     /// One row per task; REASON shows why a finished task ended, with its exit code if any, or
     /// why a waiting task is not placed yet.
     static func taskTable(_ tasks: [JSONValue], now: Timestamp, showJob: Bool) -> TextTable {
-        var table = TextTable(["ID"] + (showJob ? ["JOB"] : []) + ["INDEX", "STATE", "REASON", "AGENT", "IP", "AGE"])
+        var table = TextTable(["ID"] + (showJob ? ["JOB"] : []) + ["INDEX", "STATE", "HEALTH", "REASON", "AGENT", "IP", "AGE"])
         for task in tasks {
             var reason = TableText.text(task["reason"] ?? task["pendingReason"])
             if let code = task["exitCode"] { reason += " (exit \(TableText.text(code)))" }
             table.add([TableText.text(task["id"])] + (showJob ? [TableText.text(task["jobId"])] : []) + [
-                TableText.text(task["index"]), TableText.text(task["state"]), reason, TableText.text(task["agentId"]),
+                TableText.text(task["index"]), TableText.text(task["state"]), TableText.text(task["health"]), reason, TableText.text(task["agentId"]),
                 TableText.text(task["ip"]), TableText.age(from: task.string(at: "createdAt"), now: now),
             ])
         }

@@ -10,6 +10,11 @@ import Synchronization
 /// as lossy and retransmits, so the transport never blocks the node and never buffers without
 /// bound. Frames in a body: `u32 little-endian length | bytes`, repeated.
 ///
+/// A message larger than one batch (a snapshot) travels apart from the queue, in chunks of
+/// `batchBytesMax` on `/raft/v1/chunks`, one such message per peer at a time (see
+/// `PeerTransport+Bulk.swift`), so in-flight bytes per peer stay bounded by the queue plus the
+/// one message Raft is already holding.
+///
 /// Peers can be added and removed while running (a master joining or leaving the group), up to
 /// `peersMax`; a removed or replaced peer's sender thread ends after its current batch.
 final class PeerTransport: Sendable {
@@ -19,6 +24,8 @@ final class PeerTransport: Sendable {
         var batchBytesMax = 4 << 20
         var requestTimeout: Duration = .seconds(5)
         var retryDelayMax: Duration = .seconds(1)
+        /// The largest single message (a snapshot of the whole store), sent in chunks.
+        var bulkBytesMax = 1 << 30
     }
 
     static let path = "/raft/v1/messages"
@@ -26,13 +33,15 @@ final class PeerTransport: Sendable {
     /// The sender's client API address, so followers can redirect clients to the leader.
     static let apiHeader = "Fuller-Api"
 
-    private final class Peer: Sendable {
+    final class Peer: Sendable {
         let id: String
         let url: String
         let client: HTTPClient
         let queue = Mutex<(frames: [[UInt8]], bytes: Int, stopped: Bool)>(([], 0, false))
         let wake = DispatchSemaphore(value: 0)
         let dropped = Atomic<Int>(0)
+        /// The one oversized message being sent in chunks, if any.
+        let bulk = Mutex<Bulk?>(nil)
 
         init(id: String, url: String, client: HTTPClient) {
             self.id = id
@@ -56,8 +65,10 @@ final class PeerTransport: Sendable {
         set { apiAddressBox.withLock { $0 = newValue } }
     }
     let configuration: Configuration
+    /// Chunked messages being received, by sender.
+    let assembling = Mutex<[String: Assembly]>([:])
     private let peers = Mutex<(byID: [String: Peer], stopped: Bool)>(([:], false))
-    private let deliver: @Sendable (_ from: String, _ apiAddress: String?, _ frames: [[UInt8]]) -> Void
+    let deliver: @Sendable (_ from: String, _ apiAddress: String?, _ frames: [[UInt8]]) -> Void
 
     /// `peerURLs`: every other master's peer address (`http://host:port`) by id.
     init(selfId: String, apiAddress: String = "", peerURLs: [String: String], configuration: Configuration = Configuration(),
@@ -103,6 +114,7 @@ final class PeerTransport: Sendable {
     /// Queues `frame` for `peer`; drops it (and counts the drop) when the queue is full.
     func send(to peer: String, _ frame: [UInt8]) {
         guard let p = peers.withLock({ $0.byID[peer] }) else { return }
+        if frame.count > configuration.batchBytesMax { return sendBulk(p, frame) }
         let accepted = p.queue.withLock { q -> Bool in
             guard !q.stopped, q.bytes + frame.count <= configuration.queuedBytesMax else { return false }
             q.frames.append(frame)
@@ -137,6 +149,7 @@ final class PeerTransport: Sendable {
             deliver(from, request.headers[Self.apiHeader], frames)
             respond(HTTPResponse(status: 204))
         }
+        router.add(.POST, Self.chunkPath) { [self] request, _, respond in respond(receiveChunk(request)) }
     }
 
     private func senderLoop(_ peer: Peer) {
@@ -155,19 +168,23 @@ final class PeerTransport: Sendable {
                 return (batch, q.stopped)
             }
             if stopped { return }
-            if batch.isEmpty { continue }
-            let ok = (try? peer.client.send(.POST, Self.path, headers: [Self.fromHeader: selfId, Self.apiHeader: apiAddress],
+            var ok = true
+            if !batch.isEmpty {
+                ok = (try? peer.client.send(.POST, Self.path, headers: [Self.fromHeader: selfId, Self.apiHeader: apiAddress],
                                             body: Self.encode(batch)))
-                .map { $0.status == 204 } ?? false
+                    .map { $0.status == 204 } ?? false
+                if !ok { peer.dropped.add(batch.count, ordering: .relaxed) }
+            }
+            // Small messages (heartbeats, appends) go first; a chunk of a large one after each batch.
+            if ok { ok = sendNextChunk(peer) }
             if ok {
                 delay = .milliseconds(20)
             } else {
-                peer.dropped.add(batch.count, ordering: .relaxed)
                 Thread.sleep(forTimeInterval: Double(delay.components.attoseconds) / 1e18 + Double(delay.components.seconds))
                 delay = min(delay * 2, configuration.retryDelayMax)
             }
             // More may have queued while this batch was in flight.
-            if peer.queue.withLock({ !$0.frames.isEmpty }) { peer.wake.signal() }
+            if peer.queue.withLock({ !$0.frames.isEmpty }) || peer.bulk.withLock({ $0 != nil }) { peer.wake.signal() }
         }
     }
 

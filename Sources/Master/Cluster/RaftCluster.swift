@@ -75,7 +75,7 @@ final class RaftCluster: Sendable {
         var router = Router()
         transport.register(on: &router)
         var http = HTTPServer.Configuration(host: c.peerHost, port: c.peerPort)
-        http.maxBodyBytes = 512 << 20   // a snapshot travels in one message
+        http.maxBodyBytes = 8 << 20   // batches and snapshot chunks are at most 4 MiB each
         http.maxConnections = 256
         peerServer = HTTPServer(configuration: http, handler: router)
         try peerServer.start()

@@ -246,8 +246,16 @@ final class RaftReplicator: Replicator {
     }
 
     private func handle(_ l: inout LoopState, _ ready: Ready) throws {
+        // A leader's appends go out before its own fsync, so the followers' writes overlap
+        // the leader's (Raft thesis §10.2.1). This is safe because the leader counts its own
+        // copy toward a quorum only in a later step, and this loop takes the next step (and
+        // so hears any follower's answer) only after `persist` returned. Everything else —
+        // votes, answers, anything sent under a term not yet on disk — waits for the fsync.
+        let termDurable = ready.hardState.map { $0.term == storage.hardState().term } ?? true
+        let early: (Message) -> Bool = { termDurable && Self.sendsBeforePersist($0.kind) }
+        for m in ready.messages where early(m) { send(m) }
         try storage.persist(ready)
-        for m in ready.messages { send(m) }
+        for m in ready.messages where !early(m) { send(m) }
         if let snap = ready.snapshot {
             store.replace(with: try JobStore.restore(snap.data, limits: store.read { $0.limits }))
             l.lastSnapshotIndex = snap.metadata.index
@@ -276,6 +284,14 @@ final class RaftReplicator: Replicator {
                        matchIndexes: Dictionary(uniqueKeysWithValues: (node.conf.voters + node.conf.learners)
                            .compactMap { id in node.matchIndex(of: id).map { (id, $0) } }),
                        lastIndex: node.lastIndex)
+        }
+    }
+
+    /// Requests only a leader sends, which promise nothing about this node's own disk.
+    static func sendsBeforePersist(_ kind: MessageKind) -> Bool {
+        switch kind {
+        case .append, .heartbeat, .snapshot: return true
+        case .preVote, .preVoteResponse, .vote, .voteResponse, .appendResponse, .heartbeatResponse, .timeoutNow: return false
         }
     }
 

@@ -55,10 +55,10 @@ enum ServeCommand {
             stopped.wait()
             return 0
         } catch let e as UsageError {
-            FileHandle.standardError.write(Data("fuller-master: \(e.message)\n".utf8))
+            Logger(component: "master").error("invalid command line", ["error": .string(e.message)])
             return 2
         } catch {
-            FileHandle.standardError.write(Data("fuller-master: \(error)\n".utf8))
+            Logger(component: "master").error("cannot start", ["error": .string("\(error)")])
             return 1
         }
     }

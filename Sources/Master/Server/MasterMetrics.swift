@@ -1,9 +1,10 @@
 import JobStore
 import Model
+import Raft
 import Shared
 import Storage
 
-/// The master's metrics. Names are listed in README's metrics table; keep the two in step.
+/// The master's metrics. Every name is listed in `docs/metrics.md` (a test keeps the two in step).
 final class MasterMetrics: Sendable {
     let registry = MetricsRegistry()
     let requests: CounterFamily
@@ -11,6 +12,8 @@ final class MasterMetrics: Sendable {
     let fsyncSeconds: Histogram
     let fsyncBatchRecords: Histogram
     let walRecords: Counter
+    /// One placement decision: reading the store and computing the plan (not committing it).
+    let schedulerIterationSeconds: Histogram
 
     init(store: StoreHandle) {
         requests = registry.counter("fuller_http_requests_total", help: "HTTP requests answered, by route, method and status.",
@@ -22,6 +25,8 @@ final class MasterMetrics: Sendable {
         fsyncBatchRecords = registry.histogram("fuller_wal_fsync_batch_records", help: "Records made durable by one fsync.",
                                                buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1_024, 4_096])
         walRecords = registry.counter("fuller_wal_records_total", help: "Records appended to the WAL.")
+        schedulerIterationSeconds = registry.histogram("fuller_scheduler_iteration_seconds",
+                                                       help: "Time of one placement decision (store read plus scheduling).")
         registry.gaugeFunction("fuller_jobs", help: "Jobs in the store by state.", labels: ["state"]) {
             let counts = store.read { $0.jobCountsByState }
             return JobState.allCases.map { (labelValues: [$0.rawValue], value: Double(counts[$0] ?? 0)) }
@@ -32,6 +37,41 @@ final class MasterMetrics: Sendable {
         }
         registry.gaugeFunction("fuller_store_applied_index", help: "Log index of the last command applied to the store.") {
             [(labelValues: [], value: Double(store.read { $0.appliedIndex }))]
+        }
+    }
+
+    /// Per agent, the seconds since its last heartbeat (or registration), as this master saw it.
+    func observeAgents(_ registry: AgentRegistry, nowMs: @escaping @Sendable () -> Int64) {
+        self.registry.gaugeFunction("fuller_agent_heartbeat_age_seconds",
+                                    help: "Seconds since each agent's last heartbeat reached this master.", labels: ["agent"]) {
+            let now = nowMs()
+            return registry.entries().map { (labelValues: [$0.registration.id], value: Double(now - $0.lastHeartbeatMs) / 1_000) }
+        }
+        self.registry.gaugeFunction("fuller_agents", help: "Registered agents (healthy or not) known to this master.") {
+            [(labelValues: [], value: Double(registry.entries().count))]
+        }
+    }
+
+    /// Raft's view from this master: term, commit and apply progress, and (on the leader) how far
+    /// each member's log is behind. `status` is nil for a single master without Raft: then the
+    /// names exist without samples.
+    func observeRaft(_ status: @escaping @Sendable () -> (RaftReplicator.Status, @Sendable (NodeID) -> String?)?) {
+        func gauge(_ name: String, _ help: String, _ value: @escaping @Sendable (RaftReplicator.Status) -> Double) {
+            registry.gaugeFunction(name, help: help) {
+                status().map { [(labelValues: [], value: value($0.0))] } ?? []
+            }
+        }
+        gauge("fuller_raft_term", "The current Raft term.") { Double($0.term) }
+        gauge("fuller_raft_commit_index", "Index of the last log entry known committed.") { Double($0.commit) }
+        gauge("fuller_raft_applied_index", "Index of the last log entry applied to the store.") { Double($0.applied) }
+        gauge("fuller_raft_apply_lag_entries", "Committed entries not yet applied (commit minus applied).") {
+            Double($0.commit &- min($0.commit, $0.applied))
+        }
+        gauge("fuller_raft_is_leader", "1 on the leader, 0 elsewhere.") { $0.role == .leader ? 1 : 0 }
+        registry.gaugeFunction("fuller_raft_member_lag_entries",
+                               help: "Leader only: entries each member's log is behind the leader's.", labels: ["member"]) {
+            guard let (s, name) = status(), s.role == .leader else { return [] }
+            return s.matchIndexes.map { (labelValues: [name($0.key) ?? String($0.key)], value: Double(s.lastIndex &- min(s.lastIndex, $0.value))) }
         }
     }
 

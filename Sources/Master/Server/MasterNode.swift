@@ -101,13 +101,16 @@ final class MasterNode: Sendable {
                                      })
         self.registry = registry
         let cluster: RaftCluster? = if case .raft(let c) = replication { c } else { nil }
+        metrics.observeAgents(registry, nowMs: nowMs)
+        metrics.observeRaft { cluster.map { c in (c.replicator.status, { c.name(of: $0) }) } }
         membership = cluster.map { MembershipChanges(cluster: $0) }
         let leadership = Leadership(cluster: cluster, selfName: configuration.id)
         let placement = PlacementLoop(store: store, registry: registry, replicator: replicator,
                                       configuration: configuration.scheduler,
                                       metrics: SchedulerMetrics(registry: metrics.registry),
                                       nowMs: nowMs, logger: logger, agentSilentAfterMs: Int64(3 * interval),
-                                      isLeader: { leadership.isLeader })
+                                      isLeader: { leadership.isLeader },
+                                      onIteration: { metrics.schedulerIterationSeconds.observe($0) })
         self.placement = placement
         hooks.set { index, command, result in
             events.append(index: index, command: command, result: result)

@@ -26,6 +26,7 @@ extension Command {
             if let v = u.agentId { w.field("agentId", v) }
             if let v = u.containerId { w.field("containerId", v) }
             if let v = u.ip { w.field("ip", v) }
+            if let v = u.health { w.field("health", v) }
             if let v = u.agentTotal {
                 w.field("agentCpu", v.cpu); w.field("agentMemoryMB", v.memoryMB)
                 w.field("agentDiskMB", v.diskMB); w.field("agentNetworkMbps", v.networkMbps)
@@ -64,7 +65,7 @@ extension Command {
                 reason: try r.optionalEnum("reason", FinishReason.self), exitCode: try r.int("exitCode"),
                 message: try r.string("message"), agentId: try r.string("agentId"),
                 containerId: try r.string("containerId"), ip: try r.string("ip"),
-                agentTotal: try r.agentTotal(), atMs: at))
+                health: try r.string("health"), agentTotal: try r.agentTotal(), atMs: at))
         case "setMasterAddress":
             self = .setMasterAddress(name: try r.requiredString("name"), peerAddress: try r.requiredString("peerAddress"), atMs: at)
         case "forgetMaster": self = .forgetMaster(name: try r.requiredString("name"), atMs: at)

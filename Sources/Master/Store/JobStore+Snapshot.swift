@@ -73,6 +73,7 @@ extension JobStore {
         if let v = t.agentId { w.field("agentId", v) }
         if let v = t.containerId { w.field("containerId", v) }
         if let v = t.ip { w.field("ip", v) }
+        if let v = t.health { w.field("health", v) }
         w.field("createdAt", t.createdAtMs); w.field("updatedAt", t.updatedAtMs); w.field("notBefore", t.notBeforeMs)
         w.key("history")
         w.beginArray()
@@ -128,6 +129,7 @@ extension JobStore {
         t.agentId = try r.string("agentId")
         t.containerId = try r.string("containerId")
         t.ip = try r.string("ip")
+        t.health = try r.string("health")
         t.updatedAtMs = Int64(try r.requiredInt("updatedAt"))
         guard case .array(let hs)? = r.value("history") else { throw FieldError(field: r.fieldPath("history"), message: "is required") }
         t.history = []

@@ -68,6 +68,9 @@ extension JobStore {
         }
         if let containerId = update.containerId { task.containerId = containerId }
         if let ip = update.ip { task.ip = ip }
+        if let health = update.health { task.health = health }
+        // A finished task has no container left to be healthy or not.
+        if update.state == .finished { task.health = nil }
         if let message = update.message { task.message = message }
         put(task, number, in: record)
         if update.state == .finished {

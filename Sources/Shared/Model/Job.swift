@@ -43,6 +43,9 @@ public struct JobTask: Sendable, Equatable {
     public var agentId: String?
     public var containerId: String?
     public var ip: String?
+    /// `starting`, `healthy` or `unhealthy` as the agent last reported it; nil without a health
+    /// check (the job's, or the image's own `HEALTHCHECK`).
+    public var health: String?
     public var createdAtMs: Int64
     public var updatedAtMs: Int64
     /// The task may not be placed before this time (retry back-off); 0 means now.

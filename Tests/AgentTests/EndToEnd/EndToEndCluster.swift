@@ -136,17 +136,7 @@ final class EndToEndCluster: Sendable {
     @discardableResult
     func wait<T>(_ what: String, timeout: Duration = .seconds(30), pollInterval: Duration = .milliseconds(100),
                  _ probe: () async throws -> T?) async throws -> T {
-        let deadline = ContinuousClock.now + timeout
-        var lastError: (any Error)?
-        repeat {
-            do {
-                if let value = try await probe() { return value }
-            } catch {
-                lastError = error
-            }
-            try await Task.sleep(for: pollInterval)
-        } while ContinuousClock.now < deadline
-        throw TestFailure("timed out after \(timeout) waiting for \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
+        try await poll(what, timeout: timeout, pollInterval: pollInterval, probe)
     }
 
     /// Waits until `condition` holds.
@@ -167,6 +157,23 @@ final class EndToEndCluster: Sendable {
             throw TestFailure("\(failure.description); tasks of job \(jobId): \(last)")
         }
     }
+}
+
+/// Polls `probe` every `pollInterval` until it returns a value, for at most `timeout`; the
+/// failure names what was awaited and the last error the probe threw.
+func poll<T>(_ what: String, timeout: Duration, pollInterval: Duration = .milliseconds(100),
+             _ probe: () async throws -> T?) async throws -> T {
+    let deadline = ContinuousClock.now + timeout
+    var lastError: (any Error)?
+    repeat {
+        do {
+            if let value = try await probe() { return value }
+        } catch {
+            lastError = error
+        }
+        try await Task.sleep(for: pollInterval)
+    } while ContinuousClock.now < deadline
+    throw TestFailure("timed out after \(timeout) waiting for \(what)" + (lastError.map { " (last error: \($0))" } ?? ""))
 }
 
 /// A task as the master's API shows it.

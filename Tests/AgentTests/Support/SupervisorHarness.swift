@@ -27,6 +27,8 @@ struct FakeContainers {
     /// When set, every call fails with `.daemonUnavailable`.
     var down = false
     var logText = "starting\nboom\n"
+    /// Containers whose health probes fail.
+    var failingProbes: Set<String> = []
 
     mutating func add(task: String, job: String = "job-1", status: String, exitCode: Int = 0,
                       startedAt: String? = "2026-01-01T00:00:00Z", finishedAt: String? = nil) -> String {
@@ -102,6 +104,10 @@ struct FakeContainers {
             return .inspected(containerId: id, containers[id].map { .success($0) } ?? .failure(.notFound(id)))
         case .fetchLogs(let taskId, let id, _):
             return .logsFetched(taskId: taskId, containerId: id, text: down ? nil : logText)
+        case .probe(_, let id, _):
+            // Probes go to the container, not to Docker: a daemon that is down does not fail them.
+            let ok = !failingProbes.contains(id)
+            return .probed(containerId: id, ok: ok, message: ok ? "HTTP 200" : "HTTP 503")
         }
     }
 

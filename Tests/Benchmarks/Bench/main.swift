@@ -7,6 +7,7 @@ import Synchronization
 //
 //   Bench raw    --socket PATH --image IMG --count N --parallel P
 //   Bench fuller --server URL  --image IMG --count N --parallel P
+//   Bench agents --server URL  --count N --seconds S --interval-ms I   (Tests/Benchmarks/agents.sh)
 //
 // `raw` creates and starts N containers straight through the Engine API; `fuller` submits N
 // single-task jobs and times each from its POST to its task's `Started` event on /v1/events.
@@ -32,7 +33,9 @@ func report(_ label: String, _ samples: [Double], wall: Duration) {
 }
 
 /// Runs `body(i)` for i in 0..<count with at most `parallel` at once; returns each duration.
-func runBounded(_ body: @escaping @Sendable (Int) async throws -> Duration) async throws -> ([Double], Duration) {
+func runBounded(parallelism: Int = parallel, count: Int = count,
+                _ body: @escaping @Sendable (Int) async throws -> Duration) async throws -> ([Double], Duration) {
+    let parallel = parallelism
     let clock = ContinuousClock()
     let start = clock.now
     var samples: [Double] = []
@@ -123,7 +126,8 @@ struct BenchError: Error, CustomStringConvertible {
 switch mode {
 case "raw": try await raw()
 case "fuller": try await fuller()
+case "agents": try await agents()
 default:
-    print("usage: Bench raw|fuller [--socket PATH] [--server URL] [--image IMG] [--count N] [--parallel P] [--keep true]")
+    print("usage: Bench raw|fuller|agents [--socket PATH] [--server URL] [--image IMG] [--count N] [--parallel P] [--keep true] [--seconds S] [--interval-ms I]")
     exit(2)
 }

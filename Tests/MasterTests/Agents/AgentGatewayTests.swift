@@ -161,3 +161,37 @@ import TestSupport
         agent.shutdown(); client.shutdown()
     }
 }
+
+extension AgentGatewayTests {
+    /// A task's health, as its agent reports it, reaches the store and `GET /v1/tasks/{id}`; a
+    /// repeated report of the same health proposes nothing new.
+    @Test(.timeLimit(.minutes(1)))
+    func reportedHealthIsShownOnTheTask() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (node, client) = try Self.start(dir.path)
+        let agent = try SimulatedAgent(id: "a1", master: "http://127.0.0.1:\(node.apiPort)")
+        try await agent.register()
+        _ = try await Self.submit(client, Samples.batch.replacingOccurrences(of: #""size":2"#, with: #""size":1"#))
+        var answer = try #require(try await agent.heartbeat().response)
+        try await Self.waitUntil("placed") {
+            answer = try #require(try await agent.heartbeat().response)
+            return !answer.assignments.isEmpty
+        }
+        let taskId = try #require(answer.assignments.first?.taskId)
+        for health in ["starting", "healthy", "unhealthy"] {
+            _ = try await agent.heartbeat(reports: [TaskReport(taskId: taskId, state: .started, containerId: "c1", health: health)])
+            try await Self.waitUntil(health) { node.store.read { $0.task(taskId)?.health } == health }
+        }
+        let shown = try JSONParser.parse(try await client.send(.GET, "/v1/tasks/\(taskId)").bodyBytes)
+        #expect(shown["health"] == .string("unhealthy") && shown["state"] == .string("Started"))
+        #expect(ReportProcessor.update(for: TaskReport(taskId: taskId, state: .started, containerId: "c1", health: "unhealthy"),
+                                       agentId: "a1", store: node.store.read { $0 }, nowMs: 0) == nil)
+        // The same master's metrics: each agent's heartbeat age, and the placement that ran.
+        let metrics = String(decoding: try await client.send(.GET, "/metrics").bodyBytes, as: UTF8.self)
+        #expect(metrics.contains(#"fuller_agent_heartbeat_age_seconds{agent="a1"} "#) && metrics.contains("fuller_agents 1\n"))
+        #expect(!metrics.contains("fuller_scheduler_iteration_seconds_count 0\n"))
+        agent.shutdown(); client.shutdown()
+        await node.shutdown()
+    }
+}

@@ -75,7 +75,7 @@ import Shared
     @Test func statusShowsTheJobThenItsTasks() {
         let h = CLIHarness()
         h.master.on("GET /v1/jobs/j-1", .json(200, jobJSON("j-1")))
-        h.master.on("GET /v1/tasks?jobId=j-1&limit=1000", .json(200, #"{"items":[\#(taskJSON("j-1-0", job: "j-1", index: 0, state: "Started", extra: #","agentId":"a1","ip":"172.17.0.2""#)),\#(taskJSON("j-1-1", job: "j-1", index: 1, state: "Finished", extra: #","reason":"failed","exitCode":137"#))]}"#))
+        h.master.on("GET /v1/tasks?jobId=j-1&limit=1000", .json(200, #"{"items":[\#(taskJSON("j-1-0", job: "j-1", index: 0, state: "Started", extra: #","agentId":"a1","ip":"172.17.0.2","health":"unhealthy""#)),\#(taskJSON("j-1-1", job: "j-1", index: 1, state: "Finished", extra: #","reason":"failed","exitCode":137"#))]}"#))
         #expect(h.run("job status j-1") == 0)
         #expect(h.output == """
             ID:         j-1
@@ -90,9 +90,9 @@ import Shared
             Created:    2026-11-25T16:25:00.000Z (5m ago)
             Tasks:      2 Started, 1 Accepted
 
-            ID      INDEX   STATE      REASON              AGENT   IP           AGE
-            j-1-0   0       Started    -                   a1      172.17.0.2   2h
-            j-1-1   1       Finished   failed (exit 137)   -       -            2h
+            ID      INDEX   STATE      HEALTH      REASON              AGENT   IP           AGE
+            j-1-0   0       Started    unhealthy   -                   a1      172.17.0.2   2h
+            j-1-1   1       Finished   -           failed (exit 137)   -       -            2h
 
             """)
     }

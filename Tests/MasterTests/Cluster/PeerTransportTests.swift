@@ -15,11 +15,13 @@ import TestSupport
         init() throws {
             var router = Router()
             let slot = Slot()
-            router.add(.POST, PeerTransport.path) { request, _, respond in
-                guard let t = slot.transport.withLock({ $0 }) else { respond(HTTPResponse(status: 503)); return }
-                var inner = Router()
-                t.register(on: &inner)
-                inner.handle(request, respond: respond)
+            for path in [PeerTransport.path, PeerTransport.chunkPath] {
+                router.add(.POST, path) { request, _, respond in
+                    guard let t = slot.transport.withLock({ $0 }) else { respond(HTTPResponse(status: 503)); return }
+                    var inner = Router()
+                    t.register(on: &inner)
+                    inner.handle(request, respond: respond)
+                }
             }
             server = HTTPServer(configuration: HTTPServer.Configuration(host: "127.0.0.1", port: 0), handler: router)
             try server.start()
@@ -29,8 +31,8 @@ import TestSupport
         final class Slot: Sendable { let transport = Mutex<PeerTransport?>(nil) }
         private let slot: Slot
 
-        func attach(id: String, peers: [String: String]) throws {
-            let t = try PeerTransport(selfId: id, peerURLs: peers) { [self] from, _, frames in
+        func attach(id: String, peers: [String: String], configuration: PeerTransport.Configuration = .init()) throws {
+            let t = try PeerTransport(selfId: id, peerURLs: peers, configuration: configuration) { [self] from, _, frames in
                 received.withLock { r in r.append(contentsOf: frames.map { (from, $0) }) }
             }
             slot.transport.withLock { $0 = t }
@@ -80,6 +82,46 @@ import TestSupport
         #expect(try await Self.eventually { t.droppedCount("m2") == 100 }, "undeliverable frames are dropped, not kept")
         t.stop()
         await a.server.shutdown()
+    }
+
+    /// A message bigger than the whole queue (a snapshot) still arrives, whole and once, in
+    /// chunks, with small messages flowing around it.
+    @Test func aMessageLargerThanTheQueueArrivesInChunks() async throws {
+        let a = try Endpoint(), b = try Endpoint()
+        var config = PeerTransport.Configuration()
+        config.queuedBytesMax = 4_096
+        config.batchBytesMax = 1_024
+        try a.attach(id: "m1", peers: ["m2": b.url], configuration: config)
+        try b.attach(id: "m2", peers: ["m1": a.url], configuration: config)
+        let big = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        a.t.send(to: "m2", big)
+        a.t.send(to: "m2", [1])
+        // A second large message while the first travels is dropped, not queued behind it.
+        a.t.send(to: "m2", [UInt8](repeating: 9, count: 2_000))
+        #expect(try await Self.eventually { b.received.withLock { r in r.contains { $0.1 == big } && r.contains { $0.1 == [1] } } })
+        #expect(b.received.withLock { r in r.filter { $0.1.count > 1_024 }.map(\.1.count) } == [100_000])
+        #expect(a.t.droppedCount("m2") == 1)
+        a.t.stop(); b.t.stop()
+        await a.server.shutdown(); await b.server.shutdown()
+    }
+
+    @Test func chunksOutOfOrderAbandonTheTransfer() throws {
+        let t = try PeerTransport(selfId: "m2", peerURLs: [:]) { _, _, _ in Issue.record("nothing is complete") }
+        func chunk(_ id: Int, _ offset: Int, _ body: [UInt8], total: Int = 6) -> HTTPResponse {
+            let headers: HTTPHeaders = [PeerTransport.fromHeader: "m1", PeerTransport.transferHeader: String(id),
+                                        PeerTransport.offsetHeader: String(offset), PeerTransport.totalHeader: String(total)]
+            return t.receiveChunk(HTTPRequest(method: .POST, target: PeerTransport.chunkPath, headers: headers, body: body))
+        }
+        #expect(chunk(7, 0, [1, 2]).status == 204)
+        #expect(chunk(7, 4, [5, 6]).status == 409, "a gap")
+        #expect(chunk(7, 2, [3, 4]).status == 409, "the transfer was abandoned")
+        #expect(chunk(8, 0, [1, 2, 3, 4, 5, 6, 7]).status == 400, "a body past the total")
+        var limited = PeerTransport.Configuration()
+        limited.bulkBytesMax = 10
+        let small = try PeerTransport(selfId: "m2", peerURLs: [:], configuration: limited) { _, _, _ in }
+        let headers: HTTPHeaders = [PeerTransport.fromHeader: "m1", PeerTransport.transferHeader: "1",
+                                    PeerTransport.offsetHeader: "0", PeerTransport.totalHeader: "11"]
+        #expect(small.receiveChunk(HTTPRequest(method: .POST, target: PeerTransport.chunkPath, headers: headers, body: [1])).status == 413)
     }
 
     @Test func framingRejectsATruncatedBody() {

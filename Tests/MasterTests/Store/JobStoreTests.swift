@@ -259,6 +259,19 @@ import Testing
         #expect(store.pendingTasks(nowMs: 1_500, limit: 10).contains { $0.id == "s-1" })
     }
 
+    @Test mutating func healthIsKeptUntilTheAgentReportsAnotherAndSurvivesASnapshot() throws {
+        _ = create("s", Self.serviceSpec(1, 1, 1))
+        _ = apply(.updateTask(TaskUpdate(taskId: "s-0", state: .started, health: "starting", atMs: 5)))
+        #expect(store.task("s-0")?.health == "starting")
+        _ = apply(.updateTask(TaskUpdate(taskId: "s-0", state: .started, ip: "10.0.0.3", atMs: 6)))
+        #expect(store.task("s-0")?.health == "starting", "an update without health keeps it")
+        _ = apply(.updateTask(TaskUpdate(taskId: "s-0", state: .started, health: "unhealthy", atMs: 7)))
+        let restored = try JobStore.restore(store.snapshot())
+        #expect(restored.task("s-0")?.health == "unhealthy")
+        _ = report("s-0", .finished, .failed)
+        #expect(store.task("s-0")?.health == nil, "a finished task has no health")
+    }
+
     @Test func commandsRoundTripThroughTheLogEncoding() throws {
         let commands: [Command] = [
             .createJob(jobId: "j", spec: Self.serviceSpec(1, 2, 3), idempotencyKey: "k\"ey", atMs: 1),
@@ -267,6 +280,7 @@ import Testing
             .killTask(taskId: "j-0", shrink: true, atMs: 4),
             .updateTask(TaskUpdate(taskId: "j-1", state: .finished, reason: .failed, exitCode: 2, message: "oom",
                                    agentId: "a1", containerId: "c", ip: "10.0.0.2", atMs: 5)),
+            .updateTask(TaskUpdate(taskId: "j-2", state: .started, health: "unhealthy", atMs: 6)),
         ]
         for c in commands { #expect(try Command(encoded: c.encoded()) == c) }
     }
