@@ -1,3 +1,4 @@
+import Foundation
 import Model
 import Scheduler
 import Shared
@@ -5,9 +6,10 @@ import Testing
 
 /// Random clusters and workloads from a seed: whatever the scheduler decides, no agent is
 /// over-committed, every hard constraint holds, every task left pending is explained by every
-/// agent, and the same seed gives the same plan. A failure prints its seed.
+/// agent, and the same seed gives the same plan. A failure prints its seed;
+/// `FULLER_SCHEDULER_SEEDS=N` runs seeds 1…N (default 40).
 @Suite struct SchedulerPropertyTests {
-    static let seeds: [UInt64] = Array(1...40)
+    static let seeds: [UInt64] = Array(1...UInt64(ProcessInfo.processInfo.environment["FULLER_SCHEDULER_SEEDS"].flatMap { UInt64($0) }.map { max(1, $0) } ?? 40))
 
     @Test(arguments: seeds)
     func invariantsHold(seed: UInt64) throws {
@@ -23,17 +25,16 @@ import Testing
         try Self.check(world, lines, seed: seed)
     }
 
-    /// When another group's task was placed (without flex borrowing), the free cluster still
-    /// covers the idle part of g1's reservation.
+    /// Without flex borrowing, once another group's task was placed in a run the free cluster
+    /// still covers the idle part of g1's reservation. (With borrowing, flex tasks placed after
+    /// a critical one may rightly take it, so there is nothing as simple to check.)
     static func checkReservation(_ world: ScenarioWorld<SeededRandom>, _ configuration: SchedulerConfiguration,
                                  newPlacements: ArraySlice<Placement>, seed: UInt64) {
-        guard let reserved = configuration.reservations["g1"] else { return }
+        guard let reserved = configuration.reservations["g1"], !configuration.flexMayUseReserved else { return }
         let tasks = Dictionary(uniqueKeysWithValues: generate(seed: seed).0.flatMap { c -> [PendingTask] in
             if case .submit(let t) = c { return t } else { return [] }
         }.map { ($0.id, $0) })
-        let others = newPlacements.map { tasks[$0.taskId]! }.filter {
-            $0.capacityGroup != "g1" && !($0.tier == .flex && configuration.flexMayUseReserved)
-        }
+        let others = newPlacements.map { tasks[$0.taskId]! }.filter { $0.capacityGroup != "g1" }
         guard !others.isEmpty else { return }
         let free = world.agents.filter(\.schedulable).reduce(Resources.zero) { $0 + $1.free }
         let used = world.groupUsage["g1"] ?? .zero
