@@ -24,7 +24,7 @@ let package = Package(
         // Pure: the job store state machine (apply, snapshot, restore).
         .target(name: "JobStore", dependencies: ["Model"], path: "Sources/Master/Store",
                 swiftSettings: strict),
-        // Pure: placement (scheduler interface and implementations).
+        // Pure: placement (the Fenzo-class scheduler, its scenario format and in-memory world).
         .target(name: "Scheduler", dependencies: ["Model"], path: "Sources/Master/Scheduler",
                 swiftSettings: strict),
         // Pure: the autoscaler's rules and decisions (shortfall sizing, idle limits, scale-down choice).
@@ -53,7 +53,7 @@ let package = Package(
                           path: "Tests/Benchmarks/ReconcileBench", swiftSettings: strict),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Model"], path: "Tests/SharedTests"),
         .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Raft", "Autoscaler", "Reconciler", "Shared", "Model", "TestSupport"],
-                    path: "Tests/MasterTests", exclude: ["Raft", "Reconciler/Scenarios"]),
+                    path: "Tests/MasterTests", exclude: ["Raft", "Reconciler/Scenarios", "Scheduler/Scenarios"]),
         // The Raft core's tests: rules, scenario files and the seeded cluster simulation.
         .testTarget(name: "RaftTests", dependencies: ["Raft"], path: "Tests/MasterTests/Raft",
                     exclude: ["Scenarios"]),

@@ -4,7 +4,7 @@ import Shared
 
 /// `fuller-master`: the master server and the command-line client.
 let root = CommandSpec("fuller-master", summary: "Fuller's master: the job API and, with --server, its client.",
-                       subcommands: [ServeCommand.serve, ServeCommand.dev, LocalProvider.command] + CLI.commands)
+                       subcommands: [ServeCommand.serve, ServeCommand.dev, SimulateCommand.spec, LocalProvider.command] + CLI.commands)
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let status: Int32
@@ -17,6 +17,7 @@ do {
         switch parsed.commandPath.last {
         case "serve": status = ServeCommand.run(parsed, dev: false)
         case "dev": status = ServeCommand.run(parsed, dev: true)
+        case "simulate": status = SimulateCommand.run(parsed)
         case _ where parsed.commandPath.count > 1 && parsed.commandPath[1] == LocalProvider.command.name:
             status = LocalProvider.run(parsed)
         case _ where parsed.commandPath.count > 1 && CLI.verbs.contains(parsed.commandPath[1]):

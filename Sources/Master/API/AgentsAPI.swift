@@ -99,8 +99,7 @@ struct AgentsAPI: Sendable {
     private func render(_ entry: AgentRegistry.Entry, store: JobStore, detail: Bool, to w: inout JSONWriter) {
         let r = entry.registration
         let tasks = store.tasks(onAgent: r.id)
-        var used = Resources.zero
-        for task in tasks { if let job = store.job(task.jobId) { used = used + job.spec.container.resources } }
+        let used = store.agentLoads[r.id]?.used ?? .zero
         let silent = nowMs() - entry.lastHeartbeatMs > placement.agentSilentAfterMs
         w.beginObject()
         w.field("id", r.id); w.field("hostname", r.hostname); w.field("address", r.address)

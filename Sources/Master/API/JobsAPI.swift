@@ -11,6 +11,8 @@ struct JobsAPI: Sendable {
     /// Wall-clock milliseconds; commands carry the time so apply stays deterministic.
     let nowMs: @Sendable () -> Int64
     let newJobID: @Sendable () -> String
+    /// Why a waiting task was not placed in the scheduler's last iteration (agents per reason).
+    var pendingReasons: @Sendable (String) -> [String: Int]? = { _ in nil }
 
     static let listLimitDefault = 100
     static let listLimitMax = 1_000
@@ -119,7 +121,7 @@ struct JobsAPI: Sendable {
             return APIError(status: 404, code: "not_found", message: "task \(id) not found").response
         }
         var w = JSONWriter(capacity: 512)
-        Rendering.task(task, to: &w)
+        Rendering.task(task, pending: pendingReasons(task.id), to: &w)
         return Rendering.json(200, w.bytes)
     }
 
@@ -175,7 +177,7 @@ struct JobsAPI: Sendable {
             w.beginObject()
             w.key("items")
             w.beginArray()
-            for task in page.items { Rendering.task(task, to: &w) }
+            for task in page.items { Rendering.task(task, pending: pendingReasons(task.id), to: &w) }
             w.endArray()
             if let next = page.nextCursor { w.field("nextCursor", String(next)) }
             w.endObject()

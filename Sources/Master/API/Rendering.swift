@@ -1,5 +1,6 @@
 import JobStore
 import Model
+import Scheduler
 import Shared
 
 /// The API's JSON form of jobs and tasks.
@@ -19,7 +20,8 @@ enum Rendering {
         w.endObject()
     }
 
-    static func task(_ t: JobTask, to w: inout JSONWriter) {
+    /// `pending`: why the scheduler's last iteration left the task waiting (agents per reason).
+    static func task(_ t: JobTask, pending: [String: Int]? = nil, to w: inout JSONWriter) {
         w.beginObject()
         w.field("id", t.id)
         w.field("jobId", t.jobId)
@@ -36,6 +38,13 @@ enum Rendering {
         w.field("createdAt", Timestamp(millisecondsSinceEpoch: t.createdAtMs).rfc3339)
         w.field("updatedAt", Timestamp(millisecondsSinceEpoch: t.updatedAtMs).rfc3339)
         if t.notBeforeMs > 0 { w.field("notBefore", Timestamp(millisecondsSinceEpoch: t.notBeforeMs).rfc3339) }
+        if let pending, t.state == .accepted {
+            w.field("pendingReason", PlacementPlan.explain(pending))
+            w.key("pendingReasons")
+            w.beginObject()
+            for reason in pending.keys.sorted() { w.field(reason, pending[reason]!) }
+            w.endObject()
+        }
         w.key("history")
         w.beginArray()
         for h in t.history {

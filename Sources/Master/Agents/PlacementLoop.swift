@@ -41,7 +41,8 @@ final class PlacementLoop: Sendable {
     private let store: StoreHandle
     private let registry: AgentRegistry
     private let replicator: any Replicator
-    private let scheduler: any Scheduler
+    private let configuration: SchedulerConfiguration
+    private let metrics: SchedulerMetrics?
     private let nowMs: @Sendable () -> Int64
     private let logger: Logger
     let batchMax: Int
@@ -53,16 +54,18 @@ final class PlacementLoop: Sendable {
     /// Told how long each scheduling decision took (reading the store and computing the plan).
     private let onIteration: @Sendable (Duration) -> Void
 
-    init(store: StoreHandle, registry: AgentRegistry, replicator: any Replicator, scheduler: any Scheduler,
+    init(store: StoreHandle, registry: AgentRegistry, replicator: any Replicator,
+         configuration: SchedulerConfiguration = SchedulerConfiguration(), metrics: SchedulerMetrics? = nil,
          nowMs: @escaping @Sendable () -> Int64, logger: Logger, batchMax: Int = 1_000, agentSilentAfterMs: Int64 = 30_000,
          tick: Duration = .milliseconds(500), isLeader: @escaping @Sendable () -> Bool = { true },
          onIteration: @escaping @Sendable (Duration) -> Void = { _ in }) {
         self.isLeader = isLeader
+        self.configuration = configuration
+        self.metrics = metrics
         self.onIteration = onIteration
         self.store = store
         self.registry = registry
         self.replicator = replicator
-        self.scheduler = scheduler
         self.nowMs = nowMs
         self.logger = logger
         self.batchMax = batchMax
@@ -122,18 +125,30 @@ final class PlacementLoop: Sendable {
         let started = ContinuousClock.now
         let input = store.read { s in Self.input(store: s, agents: agents, nowMs: now, silentAfterMs: agentSilentAfterMs, limit: batchMax) }
         guard !input.pending.isEmpty else { return }
-        let plan = scheduler.schedule(input)
+        // Equal agents are ordered from a seed; the iteration's time makes it vary between
+        // iterations (so ties do not always land on the same agent) yet a plan is replayable.
+        var random = SeededRandom(seed: UInt64(bitPattern: now))
+        let plan = ClusterScheduler.plan(input, configuration: configuration, random: &random)
         onIteration(started.duration(to: .now))
+        metrics?.observe(plan)
         state.withLock { s in
             s.lastUnplaced = plan.unplaced
             s.blocked = !plan.unplaced.isEmpty
         }
         guard !plan.placements.isEmpty else { return }
+        let totals = Dictionary(input.agents.map { ($0.id, $0.total) }, uniquingKeysWith: { a, _ in a })
         let done = DispatchGroup()
         for placement in plan.placements {
             done.enter()
-            let update = TaskUpdate(taskId: placement.taskId, state: .launched, agentId: placement.agentId, atMs: now)
-            replicator.propose(.updateTask(update)) { _ in done.leave() }
+            let update = TaskUpdate(taskId: placement.taskId, state: .launched, agentId: placement.agentId,
+                                    agentTotal: totals[placement.agentId], atMs: now)
+            replicator.propose(.updateTask(update)) { result in
+                if case .success(.rejected(let error)) = result {
+                    self.metrics?.commitRefused()
+                    self.logger.warn("placement refused at commit", ["error": .string("\(error)")])
+                }
+                done.leave()
+            }
         }
         if done.wait(timeout: .now() + .seconds(30)) == .timedOut {
             logger.warn("placements not applied within 30 s", ["count": .int(Int64(plan.placements.count))])
@@ -142,22 +157,34 @@ final class PlacementLoop: Sendable {
         if input.pending.count == batchMax { state.withLock { $0.requested = true } }
     }
 
+    /// The snapshot one iteration schedules against. Cheap: agent use comes from the store's
+    /// per-agent load index, and only the jobs of pending tasks that track their placements
+    /// (uniqueHost, zoneBalance) have their tasks' agents listed.
     static func input(store: JobStore, agents: [AgentRegistry.Entry], nowMs: Int64, silentAfterMs: Int64, limit: Int) -> SchedulingInput {
+        var placed: [String: [String]] = [:]
         let pending = store.pendingTasks(nowMs: nowMs, limit: limit).compactMap { task -> PendingTask? in
             guard let job = store.job(task.jobId) else { return nil }
-            return PendingTask(id: task.id, jobId: task.jobId, resources: job.spec.container.resources)
+            let spec = job.spec
+            if placed[task.jobId] == nil && Self.tracksPlacements(spec.constraints) {
+                placed[task.jobId] = store.liveTasks(ofJob: task.jobId).compactMap(\.agentId)
+            }
+            return PendingTask(id: task.id, jobId: task.jobId, resources: spec.container.resources, tier: spec.tier,
+                               capacityGroup: spec.capacityGroup, constraints: spec.constraints,
+                               jobSize: spec.batch?.size ?? spec.service?.capacity.desired ?? 1)
         }
         let views = agents.map { entry -> AgentView in
-            var used = Resources.zero
-            for task in store.tasks(onAgent: entry.registration.id) {
-                if let job = store.job(task.jobId) { used = used + job.spec.container.resources }
-            }
+            let load = store.agentLoads[entry.registration.id] ?? AgentLoad()
             var attributes = entry.registration.attributes
             attributes["hostname"] = entry.registration.hostname
             let fresh = nowMs - entry.lastHeartbeatMs <= silentAfterMs
             return AgentView(id: entry.registration.id, attributes: attributes, total: entry.registration.resources,
-                             used: used, schedulable: entry.healthy && !entry.drain && fresh)
+                             used: load.used, taskCount: load.taskCount, exclusive: load.exclusiveTaskCount > 0,
+                             schedulable: entry.healthy && !entry.drain && fresh)
         }
-        return SchedulingInput(agents: views, pending: pending)
+        return SchedulingInput(agents: views, pending: pending, placed: placed, groupUsage: store.groupUsage)
+    }
+
+    private static func tracksPlacements(_ c: Constraints) -> Bool {
+        ["uniqueHost", "zoneBalance"].contains { c.hard[$0] == "true" || c.soft[$0] == "true" }
     }
 }

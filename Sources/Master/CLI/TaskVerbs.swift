@@ -14,11 +14,12 @@ enum TaskVerbs {
         if listed.nextCursor != nil { c.io.printError("(more tasks exist: use --all to list them all)") }
     }
 
-    /// One row per task; REASON shows why a finished task ended, with its exit code if any.
+    /// One row per task; REASON shows why a finished task ended, with its exit code if any, or
+    /// why a waiting task is not placed yet.
     static func taskTable(_ tasks: [JSONValue], now: Timestamp, showJob: Bool) -> TextTable {
         var table = TextTable(["ID"] + (showJob ? ["JOB"] : []) + ["INDEX", "STATE", "HEALTH", "REASON", "AGENT", "IP", "AGE"])
         for task in tasks {
-            var reason = TableText.text(task["reason"])
+            var reason = TableText.text(task["reason"] ?? task["pendingReason"])
             if let code = task["exitCode"] { reason += " (exit \(TableText.text(code)))" }
             table.add([TableText.text(task["id"])] + (showJob ? [TableText.text(task["jobId"])] : []) + [
                 TableText.text(task["index"]), TableText.text(task["state"]), TableText.text(task["health"]), reason, TableText.text(task["agentId"]),

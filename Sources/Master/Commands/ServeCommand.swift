@@ -14,7 +14,7 @@ enum ServeCommand {
         Flag("max-body-bytes", .int, default: .int(1 << 20), help: "Largest request body accepted."),
         Flag("max-active-jobs", .int, default: .int(100_000), help: "Unfinished jobs the store accepts at most."),
         Flag("log-level", .string, default: .string("info"), help: "debug, info, warn or error."),
-    ] + AutoscaleOptions.flags + ReconcileFlags.flags
+    ] + AutoscaleOptions.flags + ReconcileFlags.flags + SchedulerFlags.flags
 
     static let serve = CommandSpec("serve", summary: "Run a master.", flags: serverFlags + [
         Flag("id", .string, default: .string("m1"), help: "This master's id."),
@@ -41,6 +41,7 @@ enum ServeCommand {
             }
             config.logLevel = level
             try ReconcileFlags.apply(args, to: &config)
+            config.scheduler = try SchedulerFlags.configuration(args)
             if !dev { config.cluster = try clusterConfiguration(args, config: config) }
             config.autoscaler = try AutoscaleOptions.settings(args, dev: dev, dataDirectory: config.dataDirectory)
             let autoscaleDev = dev && args.bool("autoscale")

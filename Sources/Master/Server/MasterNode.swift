@@ -30,6 +30,8 @@ final class MasterNode: Sendable {
         var reconcileInterval: Duration = .seconds(2)
         /// The longest a heartbeat is held; bounds how stale an idle agent's last report is.
         var agentLongPollMax: Duration = .seconds(30)
+        /// Fitness, good-enough threshold, capacity-group reservations (`--scheduler-*` flags).
+        var scheduler = SchedulerConfiguration()
     }
 
     /// How writes become durable: this master's own group-commit log, or Raft.
@@ -122,7 +124,9 @@ final class MasterNode: Sendable {
         reconcile.start(registry: registry, isActive: { leadership.isLeader && leadership.isReady })
         // An agent whose tasks the reconciler would mark Disconnected takes no new ones.
         let silentAfterMs = min(Int64(3 * interval), configuration.reconciler.agentDisconnectedAfter.wholeMilliseconds)
-        let placement = PlacementLoop(store: store, registry: registry, replicator: replicator, scheduler: FirstFitScheduler(),
+        let placement = PlacementLoop(store: store, registry: registry, replicator: replicator,
+                                      configuration: configuration.scheduler,
+                                      metrics: SchedulerMetrics(registry: metrics.registry),
                                       nowMs: nowMs, logger: logger, agentSilentAfterMs: silentAfterMs,
                                       isLeader: { leadership.isLeader },
                                       onIteration: { metrics.schedulerIterationSeconds.observe($0) })
@@ -143,7 +147,8 @@ final class MasterNode: Sendable {
         router.observer = { o in
             metrics.observeRequest(method: o.method, route: o.route, status: o.status, seconds: o.durationSeconds)
         }
-        JobsAPI(store: store, replicator: replicator, nowMs: nowMs, newJobID: { ID.random() }).register(on: &router)
+        JobsAPI(store: store, replicator: replicator, nowMs: nowMs, newJobID: { ID.random() },
+                pendingReasons: { placement.unplacedReasons($0) }).register(on: &router)
         AgentsAPI(registry: registry, reports: ReportProcessor(store: store, replicator: replicator), placement: placement,
                   store: store, nowMs: nowMs, reconcile: reconcile).register(on: &router)
         EventsAPI(events: events).register(on: &router)

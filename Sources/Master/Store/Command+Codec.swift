@@ -27,6 +27,10 @@ extension Command {
             if let v = u.containerId { w.field("containerId", v) }
             if let v = u.ip { w.field("ip", v) }
             if let v = u.health { w.field("health", v) }
+            if let v = u.agentTotal {
+                w.field("agentCpu", v.cpu); w.field("agentMemoryMB", v.memoryMB)
+                w.field("agentDiskMB", v.diskMB); w.field("agentNetworkMbps", v.networkMbps)
+            }
             w.field("at", u.atMs)
         case let .setMasterAddress(name, address, atMs):
             w.field("op", "setMasterAddress"); w.field("name", name); w.field("peerAddress", address); w.field("at", atMs)
@@ -61,7 +65,7 @@ extension Command {
                 reason: try r.optionalEnum("reason", FinishReason.self), exitCode: try r.int("exitCode"),
                 message: try r.string("message"), agentId: try r.string("agentId"),
                 containerId: try r.string("containerId"), ip: try r.string("ip"),
-                health: try r.string("health"), atMs: at))
+                health: try r.string("health"), agentTotal: try r.agentTotal(), atMs: at))
         case "setMasterAddress":
             self = .setMasterAddress(name: try r.requiredString("name"), peerAddress: try r.requiredString("peerAddress"), atMs: at)
         case "forgetMaster": self = .forgetMaster(name: try r.requiredString("name"), atMs: at)
@@ -81,5 +85,12 @@ extension ObjectReader {
         guard let text = try string(key) else { return nil }
         guard let e = E(rawValue: text) else { throw FieldError(field: fieldPath(key), message: "unknown value \"\(text)\"") }
         return e
+    }
+
+    /// The agent capacity a placement carries (`TaskUpdate.agentTotal`), if any.
+    mutating func agentTotal() throws(FieldError) -> Resources? {
+        guard let cpu = try double("agentCpu") else { return nil }
+        return Resources(cpu: cpu, memoryMB: try int("agentMemoryMB") ?? 0, diskMB: try int("agentDiskMB") ?? 0,
+                         networkMbps: try int("agentNetworkMbps") ?? 0)
     }
 }

@@ -29,11 +29,15 @@ public struct TaskUpdate: Sendable, Equatable {
     public var ip: String?
     /// The container's health as the agent reports it (`TaskReport.health`).
     public var health: String?
+    /// With a placement (`agentId` set on an `Accepted` task): everything the agent offers. The
+    /// store refuses the placement when the unfinished tasks already on the agent plus this one
+    /// would ask for more, so two plans made from the same snapshot cannot over-commit it.
+    public var agentTotal: Resources?
     public var atMs: Int64
 
     public init(taskId: String, state: TaskState, reason: FinishReason? = nil, exitCode: Int? = nil,
                 message: String? = nil, agentId: String? = nil, containerId: String? = nil, ip: String? = nil,
-                health: String? = nil, atMs: Int64) {
+                health: String? = nil, agentTotal: Resources? = nil, atMs: Int64) {
         self.taskId = taskId
         self.state = state
         self.reason = reason
@@ -43,6 +47,7 @@ public struct TaskUpdate: Sendable, Equatable {
         self.containerId = containerId
         self.ip = ip
         self.health = health
+        self.agentTotal = agentTotal
         self.atMs = atMs
     }
 }

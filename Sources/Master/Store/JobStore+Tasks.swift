@@ -58,6 +58,12 @@ extension JobStore {
             guard task.agentId == nil, task.state == .accepted, update.state != .accepted else {
                 return .rejected(.conflict(field: "agentId", message: "task \(task.id) is \(task.agentId.map { "on agent \($0)" } ?? task.state.rawValue)"))
             }
+            if let total = update.agentTotal {
+                let load = agentLoads[agentId]?.used ?? .zero
+                if let shortfall = (total - load).shortfall(for: record.job.spec.container.resources) {
+                    return .rejected(.conflict(field: "agentId", message: "agent \(agentId) cannot take task \(task.id): \(shortfall)"))
+                }
+            }
             task.agentId = agentId
         }
         if let containerId = update.containerId { task.containerId = containerId }
@@ -106,11 +112,20 @@ extension JobStore {
             if let a = newUnsettled { unsettledByAgent[a, default: []].insert(task.id) }
         }
         guard oldAgent != newAgent else { return }
+        let spec = record.job.spec
+        let exclusive = spec.constraints.hard["exclusiveHost"] == "true"
         if let oldAgent {
             tasksByAgent[oldAgent]?.remove(task.id)
             if tasksByAgent[oldAgent]?.isEmpty == true { tasksByAgent[oldAgent] = nil }
+            agentLoads[oldAgent, default: AgentLoad()].remove(spec.container.resources, exclusive: exclusive)
+            if agentLoads[oldAgent]?.taskCount == 0 { agentLoads[oldAgent] = nil }
+            groupUsage[spec.capacityGroup] = (groupUsage[spec.capacityGroup] ?? .zero) - spec.container.resources
         }
-        if let newAgent { tasksByAgent[newAgent, default: []].insert(task.id) }
+        if let newAgent {
+            tasksByAgent[newAgent, default: []].insert(task.id)
+            agentLoads[newAgent, default: AgentLoad()].add(spec.container.resources, exclusive: exclusive)
+            groupUsage[spec.capacityGroup] = (groupUsage[spec.capacityGroup] ?? .zero) + spec.container.resources
+        }
     }
 
     /// Ends a task, then replaces it if the job's rules say so and ends the job if it is done.

@@ -35,6 +35,10 @@ public struct JobStore: Sendable {
     /// Ids of the unfinished tasks on each agent that are not `Started`: the ones whose
     /// timeouts the reconciler checks (every other task on a connected agent is settled).
     public internal(set) var unsettledByAgent: [String: Set<String>] = [:]
+    /// What the unfinished tasks on each agent ask for, kept with `tasksByAgent`.
+    public internal(set) var agentLoads: [String: AgentLoad] = [:]
+    /// What the unfinished placed tasks of each capacity group ask for.
+    public internal(set) var groupUsage: [String: Resources] = [:]
     /// Peer addresses of masters added at run time, by name (see `Command.setMasterAddress`).
     public internal(set) var masterAddresses: [String: String] = [:]
     public let limits: StoreLimits

@@ -105,6 +105,13 @@ import TestSupport
         try await Self.waitUntil("one placed") { node.store.read { $0.tasks(onAgent: "small").count } == 1 }
         let waiting = try #require(node.store.read { s in s.tasks(ofJob: jobId).first { $0.state == .accepted } })
         try await Self.waitUntil("reason recorded") { node.placement.unplacedReasons(waiting.id) == ["insufficient cpu": 1] }
+        // The API and the metrics explain it.
+        let shown = try JSONParser.parse(try await client.send(.GET, "/v1/tasks/\(waiting.id)").bodyBytes)
+        #expect(shown["pendingReason"] == .string("1 agent: insufficient cpu"), "\(shown)")
+        #expect(shown["pendingReasons"]?["insufficient cpu"] == .int(1), "\(shown)")
+        let metrics = String(decoding: try await client.send(.GET, "/metrics").bodyBytes, as: UTF8.self)
+        #expect(metrics.contains("fuller_scheduler_failures_total{reason=\"insufficient cpu\"}"))
+        #expect(metrics.contains("fuller_scheduler_placements_total 1") && metrics.contains("fuller_scheduler_iteration_seconds_count"))
         // Draining stops new placements; a second agent takes the waiting task.
         #expect(try await client.send(.POST, "/v1/agents/small/drain").status == 200)
         let big = try SimulatedAgent(id: "big", master: "http://127.0.0.1:\(node.apiPort)")
