@@ -29,6 +29,14 @@ enum AgentRoutes {
         }
     }
 
+    /// Who may call the agent's API: probes are open, everything else is for the masters only
+    /// (their `peer` tokens, listed in the agent's `--token-file`). A route added without a rule
+    /// here is masters-only too.
+    static let access = AccessPolicy([
+        "GET /healthz": .open,
+        "GET /readyz": .open,
+    ], fallback: .peer)
+
     static func router(readiness: @escaping @Sendable () -> Readiness = {
         Readiness(docker: .unknown, master: HeartbeatLoop.Status())
     }) -> Router {

@@ -24,6 +24,10 @@ final class RaftCluster: Sendable {
         /// wait for the leader to add this master (`POST /v1/cluster/members`).
         var join = false
         var tick: Duration = .milliseconds(100)
+        /// The tokens the peer port accepts (role `peer`); nil leaves it open.
+        var authenticator: Authenticator?
+        /// The `peer` token this master presents to the other masters (`--peer-token`).
+        var peerToken: String?
     }
 
     let replicator: RaftReplicator
@@ -44,7 +48,7 @@ final class RaftCluster: Sendable {
         let box = Box()
         self.box = box
         box.apis.withLock { $0[Self.nodeID(c.name)] = c.apiAddress }
-        transport = try PeerTransport(selfId: c.name, apiAddress: c.apiAddress, peerURLs: [:]) { from, api, frames in
+        transport = try PeerTransport(selfId: c.name, apiAddress: c.apiAddress, peerURLs: [:], token: c.peerToken) { from, api, frames in
             directory.noteName(from)
             if let api, !api.isEmpty { box.apis.withLock { $0[Self.nodeID(from)] = api } }
             box.replicator.withLock { $0 }?.receive(frames)
@@ -77,7 +81,8 @@ final class RaftCluster: Sendable {
         var http = HTTPServer.Configuration(host: c.peerHost, port: c.peerPort)
         http.maxBodyBytes = 512 << 20   // a snapshot travels in one message
         http.maxConnections = 256
-        peerServer = HTTPServer(configuration: http, handler: router)
+        peerServer = HTTPServer(configuration: http, handler: AuthGate(router: router, policy: MasterAccess.peer,
+                                                                      authenticator: c.authenticator))
         try peerServer.start()
     }
 

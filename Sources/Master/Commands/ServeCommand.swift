@@ -14,14 +14,14 @@ enum ServeCommand {
         Flag("max-body-bytes", .int, default: .int(1 << 20), help: "Largest request body accepted."),
         Flag("max-active-jobs", .int, default: .int(100_000), help: "Unfinished jobs the store accepts at most."),
         Flag("log-level", .string, default: .string("info"), help: "debug, info, warn or error."),
-    ]
+    ] + AuthOptions.flags
 
     static let serve = CommandSpec("serve", summary: "Run a master.", flags: serverFlags + [
         Flag("id", .string, default: .string("m1"), help: "This master's id."),
         Flag("peer", .string, help: "Address this master listens on for its peers (default: its own entry in --peers).", valueName: "HOST:PORT"),
         Flag("peers", .list, help: "Every master of the group as id=HOST:PORT (peer addresses, this one included); none for a single master.", valueName: "LIST"),
         Flag("join", .bool, help: "Join a running group (added with `cluster add`) instead of bootstrapping a new one."),
-    ])
+    ] + AuthOptions.serveFlags)
 
     static let dev = CommandSpec("dev", summary: "Run a development cluster: one master and one local agent.",
                                  flags: serverFlags + DevAgent.flags)
@@ -41,9 +41,15 @@ enum ServeCommand {
             }
             config.logLevel = level
             if !dev { config.cluster = try clusterConfiguration(args, config: config) }
+            let auth = try AuthOptions.setup(args, dev: dev, replicated: config.cluster != nil,
+                                             logger: Logger(component: "master", minimumLevel: level).with(["node": .string(config.id)]))
+            config.authenticator = auth.authenticator
+            config.cluster?.authenticator = auth.authenticator
+            config.cluster?.peerToken = auth.peerToken
             let node = try MasterNode.start(config)
             let agent = dev ? try DevAgent.start(args, masterURL: "http://\(config.apiHost == "0.0.0.0" ? "127.0.0.1" : config.apiHost):\(node.apiPort)",
-                                                 dataDirectory: config.dataDirectory + "/agent", logger: node.logger) : nil
+                                                 dataDirectory: config.dataDirectory + "/agent", token: auth.devAgentToken,
+                                                 logger: node.logger) : nil
             Termination.wait()
             agent?.stop()
             let stopped = DispatchSemaphore(value: 0)

@@ -11,6 +11,7 @@ final class MasterMetrics: Sendable {
     let fsyncSeconds: Histogram
     let fsyncBatchRecords: Histogram
     let walRecords: Counter
+    let authRefusals: CounterFamily
 
     init(store: StoreHandle) {
         requests = registry.counter("fuller_http_requests_total", help: "HTTP requests answered, by route, method and status.",
@@ -22,6 +23,9 @@ final class MasterMetrics: Sendable {
         fsyncBatchRecords = registry.histogram("fuller_wal_fsync_batch_records", help: "Records made durable by one fsync.",
                                                buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1_024, 4_096])
         walRecords = registry.counter("fuller_wal_records_total", help: "Records appended to the WAL.")
+        authRefusals = registry.counter("fuller_http_auth_refusals_total",
+                                        help: "Requests refused before their route: 401 (missing, malformed, unknown, expired) or 403 (forbidden).",
+                                        labels: ["reason"])
         registry.gaugeFunction("fuller_jobs", help: "Jobs in the store by state.", labels: ["state"]) {
             let counts = store.read { $0.jobCountsByState }
             return JobState.allCases.map { (labelValues: [$0.rawValue], value: Double(counts[$0] ?? 0)) }
@@ -39,6 +43,17 @@ final class MasterMetrics: Sendable {
         let statusText = String(status)
         requests.labels(route, method.rawValue, statusText).increment()
         requestSeconds.labels(route, method.rawValue, statusText).observe(seconds)
+    }
+
+    func observeRefusal(_ failure: Authenticator.Failure) {
+        let reason = switch failure {
+        case .missing: "missing"
+        case .malformed: "malformed"
+        case .unknown: "unknown"
+        case .expired: "expired"
+        case .forbidden: "forbidden"
+        }
+        authRefusals.labels(reason).increment()
     }
 
     func observeBatch(_ stats: BatchStats) {

@@ -23,6 +23,8 @@ final class MasterNode: Sendable {
         var logLevel = LogLevel.info
         /// Set for a replicated group of masters; nil runs one master with its own log.
         var cluster: RaftCluster.Configuration?
+        /// The tokens callers must present (`--token-file`); nil leaves the API open.
+        var authenticator: Authenticator?
     }
 
     /// How writes become durable: this master's own group-commit log, or Raft.
@@ -125,7 +127,9 @@ final class MasterNode: Sendable {
         http.host = configuration.apiHost
         http.port = configuration.apiPort
         routes = router.routes.map { "\($0.method.rawValue) \($0.pattern)" }
-        server = try HTTPServer(configuration: http, handler: LeaderGate(router: router, leadership: leadership))
+        let gate = MasterAccess.apiGate(router: router, next: LeaderGate(router: router, leadership: leadership),
+                                        authenticator: configuration.authenticator, metrics: metrics)
+        server = try HTTPServer(configuration: http, handler: gate)
         try server.start()
         let apiAddress = "\(configuration.apiHost == "0.0.0.0" ? "127.0.0.1" : configuration.apiHost):\(server.port)"
         leadership.setAPIAddress(apiAddress)
