@@ -25,7 +25,7 @@ public final class Authenticator: Sendable {
     private let tokens: Mutex<TokenSet>
     private let clock: WallClock
     private let logger: Logger
-    private let hangup = Mutex<SignalSource?>(nil)
+    private let reloadsOnHangup = Mutex(false)
 
     /// Loads `path`; `extra` tokens (made by the process itself) are added to every load.
     public init(tokenFile path: String, extra: TokenSet = TokenSet(), clock: WallClock = .system,
@@ -54,10 +54,8 @@ public final class Authenticator: Sendable {
 
     /// Reloads on every SIGHUP from now on (SIGHUP no longer ends the process).
     public func reloadOnHangup() {
-        hangup.withLock { source in
-            guard source == nil else { return }
-            source = SignalSource(SIGHUP) { [weak self] in self?.reload() }
-        }
+        guard !reloadsOnHangup.withLock({ let was = $0; $0 = true; return was }) else { return }
+        Hangup.onSignal { [weak self] in self?.reload() }
     }
 
     /// The caller behind an `Authorization` header value, if the route's `access` admits it.
@@ -100,18 +98,4 @@ public final class Authenticator: Sendable {
     }
 }
 
-/// Keeps a dispatch signal source alive and calls `handler` for each delivery.
-final class SignalSource: @unchecked Sendable {
-    // @unchecked: the source is created once, never mutated, and only cancelled in deinit.
-    private let source: any DispatchSourceSignal
-
-    init(_ signalNumber: Int32, handler: @escaping @Sendable () -> Void) {
-        signal(signalNumber, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-        source.setEventHandler(handler: handler)
-        source.resume()
-    }
-
-    deinit { source.cancel() }
-}
 #endif
