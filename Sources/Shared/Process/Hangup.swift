@@ -7,8 +7,8 @@ import Synchronization
 /// process receives (and SIGHUP no longer ends the process).
 ///
 /// A signal handler writes one byte to a pipe and a dedicated thread runs the actions. Not a
-/// dispatch signal source: those (signalfd on Linux) see only signals the receiving thread
-/// blocks, so whether a SIGHUP arrived would depend on which thread installed the source.
+/// dispatch signal source: on Linux those read a signalfd, which sees a signal only while every
+/// thread blocks it, and whether that holds depends on which thread installed the source.
 public enum Hangup {
     private static let actions = Mutex<[@Sendable () -> Void]>([])
     /// Written from the signal handler, so a plain global (statically initialised, no lazy once).
@@ -38,7 +38,14 @@ public enum Hangup {
         }
     }
 
+    /// The watcher thread unblocks SIGHUP for itself, so the signal always has a thread to land
+    /// on: a process may start with every signal blocked (children inherit the spawning thread's
+    /// mask, and Dispatch's worker threads block all of them).
     private static func watch(_ descriptor: Int32) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGHUP)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         var buffer = [UInt8](repeating: 0, count: 64)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
