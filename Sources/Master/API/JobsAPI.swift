@@ -11,6 +11,8 @@ struct JobsAPI: Sendable {
     /// Wall-clock milliseconds; commands carry the time so apply stays deterministic.
     let nowMs: @Sendable () -> Int64
     let newJobID: @Sendable () -> String
+    /// What jobs may ask for beyond an ordinary container (privileged, host mounts).
+    var policy = JobPolicy()
 
     static let listLimitDefault = 100
     static let listLimitMax = 1_000
@@ -41,6 +43,9 @@ struct JobsAPI: Sendable {
         do {
             let spec = try JobSpec(json: try RequestBody.json(request))
             try spec.validate()
+            if let refusal = policy.refusal(spec.container) {
+                throw APIError(.permissionDenied, refusal.message, field: refusal.field)
+            }
             let key = try idempotencyKey(request)
             propose(.createJob(jobId: newJobID(), spec: spec, idempotencyKey: key, atMs: nowMs()), status: 201, respond)
         } catch {

@@ -1,3 +1,4 @@
+import Model
 import Shared
 
 /// The token flags of `serve` and `dev`, and what they turn into.
@@ -7,6 +8,9 @@ import Shared
 /// token of its own (role `agent`, in memory only).
 enum AuthOptions {
     static let flags: [Flag] = [
+        Flag("allow-privileged", .bool, help: "Let jobs run privileged containers (container.privileged)."),
+        Flag("allow-host-mounts", .bool, help: "Let jobs bind-mount host paths (container.mounts); the Docker socket stays refused."),
+        Flag("allow-docker-socket", .bool, help: "With --allow-host-mounts, let jobs mount the Docker socket or a directory holding it (root on the host)."),
         Flag("token-file", .string, help: "Bearer tokens callers must present, one per line: ROLE NAME TOKEN [expires=RFC3339]; reloaded on SIGHUP. Without it the API is open.", valueName: "PATH"),
     ]
     static let serveFlags: [Flag] = [
@@ -55,6 +59,12 @@ enum AuthOptions {
     }
 
     /// 32 random bytes as hex, from the system's generator.
+    /// `--allow-privileged`, `--allow-host-mounts`, `--allow-docker-socket`.
+    static func jobPolicy(_ args: ParsedArguments) -> JobPolicy {
+        JobPolicy(allowPrivileged: args.bool("allow-privileged"), allowHostMounts: args.bool("allow-host-mounts"),
+                  allowDockerSocket: args.bool("allow-docker-socket"))
+    }
+
     static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<32).map { _ in

@@ -44,6 +44,7 @@ enum ServeCommand {
             let auth = try AuthOptions.setup(args, dev: dev, replicated: config.cluster != nil,
                                              logger: Logger(component: "master", minimumLevel: level).with(["node": .string(config.id)]))
             config.authenticator = auth.authenticator
+            config.jobPolicy = AuthOptions.jobPolicy(args)
             config.cluster?.authenticator = auth.authenticator
             config.cluster?.peerToken = auth.peerToken
             let node = try MasterNode.start(config)

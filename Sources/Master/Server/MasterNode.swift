@@ -25,6 +25,8 @@ final class MasterNode: Sendable {
         var cluster: RaftCluster.Configuration?
         /// The tokens callers must present (`--token-file`); nil leaves the API open.
         var authenticator: Authenticator?
+        /// What submitted jobs may ask for (`--allow-privileged`, `--allow-host-mounts`, `--allow-docker-socket`).
+        var jobPolicy = JobPolicy()
     }
 
     /// How writes become durable: this master's own group-commit log, or Raft.
@@ -117,7 +119,8 @@ final class MasterNode: Sendable {
         router.observer = { o in
             metrics.observeRequest(method: o.method, route: o.route, status: o.status, seconds: o.durationSeconds)
         }
-        JobsAPI(store: store, replicator: replicator, nowMs: nowMs, newJobID: { ID.random() }).register(on: &router)
+        JobsAPI(store: store, replicator: replicator, nowMs: nowMs, newJobID: { ID.random() }, policy: configuration.jobPolicy)
+            .register(on: &router)
         AgentsAPI(registry: registry, reports: ReportProcessor(store: store, replicator: replicator), placement: placement,
                   store: store, nowMs: nowMs).register(on: &router)
         EventsAPI(events: events).register(on: &router)
