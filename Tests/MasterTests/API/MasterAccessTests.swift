@@ -96,6 +96,19 @@ import Model
         }
     }
 
+    @Test func theOpenAPIDocumentNamesEachRoutesRole() throws {
+        guard let data = FileManager.default.contents(atPath: OpenAPIRoutesTests.documentPath),
+              case .object(let paths)? = try JSONParser.parse([UInt8](data))["paths"] else { throw TestFailure("no paths") }
+        var documented: [String: String] = [:]
+        for (path, item) in paths {
+            guard case .object(let operations) = item else { continue }
+            for (method, operation) in operations {
+                if case .string(let role)? = operation["x-fuller-role"] { documented["\(method.uppercased()) \(path)"] = role }
+            }
+        }
+        #expect(documented == Self.expected)
+    }
+
     @Test func everyRouteAgainstEveryCaller() async throws {
         try await Self.withNode { node in
             for route in node.routes {
