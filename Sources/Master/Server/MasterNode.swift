@@ -25,6 +25,9 @@ final class MasterNode: Sendable {
         var cluster: RaftCluster.Configuration?
         /// The tokens callers must present (`--token-file`); nil leaves the API open.
         var authenticator: Authenticator?
+        /// The API address other masters send clients to (`--advertise-api`, `HOST:PORT`); nil
+        /// derives it from `--api` (`0.0.0.0` as `127.0.0.1`).
+        var advertisedAPI: String?
         /// What submitted jobs may ask for (`--allow-privileged`, `--allow-host-mounts`, `--allow-docker-socket`).
         var jobPolicy = JobPolicy()
     }
@@ -134,7 +137,8 @@ final class MasterNode: Sendable {
                                         authenticator: configuration.authenticator, metrics: metrics)
         server = try HTTPServer(configuration: http, handler: gate)
         try server.start()
-        let apiAddress = "\(configuration.apiHost == "0.0.0.0" ? "127.0.0.1" : configuration.apiHost):\(server.port)"
+        let apiAddress = configuration.advertisedAPI
+            ?? "\(configuration.apiHost == "0.0.0.0" ? "127.0.0.1" : configuration.apiHost):\(server.port)"
         leadership.setAPIAddress(apiAddress)
         cluster?.setAPIAddress(apiAddress)
         logger.info("master serving", ["api": .string("\(configuration.apiHost):\(server.port)"),
