@@ -26,7 +26,7 @@ enum AuthOptions {
 
     static func setup(_ args: ParsedArguments, dev: Bool, replicated: Bool, logger: Logger) throws(UsageError) -> Setup {
         var setup = Setup()
-        if let token = args.string("peer-token") {
+        if !dev, let token = args.string("peer-token") {   // `dev` has no peers and no such flag
             guard TokenSet.isWellFormed(token) else {
                 throw UsageError(message: "--peer-token: must be \(TokenSet.tokenBytesMin) to \(TokenSet.tokenBytesMax) printable ASCII characters")
             }

@@ -149,4 +149,57 @@ import Shared
                                       environment: [:])
         #expect(bad == 2 && why.contains("--token-file"), "\(why)")
     }
+
+    /// Agents present their tokens: the right one registers, a wrong one is refused (401), and
+    /// a token named after another agent id cannot register as this one (403). No Docker
+    /// needed: an agent registers, unhealthy, without it.
+    @Test(.timeLimit(.minutes(1)))
+    func agentsAuthenticateAsThemselves() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try (Self.tokens + "\nagent good agent-token-good-0123456789\n").write(toFile: dir.path + "/tokens", atomically: true, encoding: .utf8)
+        let master = try MasterProcess(dataDirectory: dir.path + "/m", extraArguments: ["--fsync=false", "--token-file", dir.path + "/tokens"])
+        defer { master.kill() }
+        func agent(_ id: String, token: String) throws -> AgentProcess {
+            try AgentProcess(id: id, masters: [master.url], dataDirectory: dir.path + "/" + id, dockerSocket: dir.path + "/no-docker.sock",
+                             environment: ["FULLER_TOKEN": token])
+        }
+        let good = try agent("good", token: "agent-token-good-0123456789")
+        let wrong = try agent("wrong", token: "agent-token-wrong-0123456789")
+        let impostor = try agent("impostor", token: "agent-token-good-0123456789")
+        defer { [good, wrong, impostor].forEach { $0.kill() } }
+        let reader = GroupClient(urls: [master.url], token: "read-token-9f8e7d6c5b4a3f2e")
+        defer { reader.shutdown() }
+        try await Self.eventually("the good agent registered") {
+            try await reader.send(.GET, "/v1/agents/good").status == 200
+        }
+        try await Self.eventually("the others refused") {
+            wrong.recentLog.contains("401") && impostor.recentLog.contains("403")
+        }
+        #expect(try await reader.send(.GET, "/v1/agents/wrong").status == 404)
+        #expect(try await reader.send(.GET, "/v1/agents/impostor").status == 404)
+        for log in [good.recentLog, wrong.recentLog, impostor.recentLog] {
+            #expect(!log.contains("agent-token-"), "an agent logged a token")
+        }
+    }
+
+    /// `dev --token-file`: the master requires tokens and its local agent gets one of its own.
+    @Test(.timeLimit(.minutes(1)))
+    func devWithATokenFileGivesItsAgentAToken() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.tokens.write(toFile: dir.path + "/tokens", atomically: true, encoding: .utf8)
+        let dev = try MasterProcess(dataDirectory: dir.path + "/dev", extraArguments: [
+            "--fsync=false", "--token-file", dir.path + "/tokens", "--agent-api", "127.0.0.1:0", "--metadata", "127.0.0.1:0",
+            "--docker-socket", dir.path + "/no-docker.sock",
+        ], command: "dev")
+        defer { dev.kill(SIGTERM) }
+        let reader = GroupClient(urls: [dev.url], token: "read-token-9f8e7d6c5b4a3f2e")
+        let anonymous = GroupClient(urls: [dev.url], token: nil)
+        defer { reader.shutdown(); anonymous.shutdown() }
+        try await Self.eventually("the local agent registered") {
+            try await reader.send(.GET, "/v1/agents/dev-agent").status == 200
+        }
+        #expect(try await anonymous.send(.GET, "/v1/agents").status == 401)
+    }
 }
