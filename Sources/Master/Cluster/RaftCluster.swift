@@ -81,8 +81,18 @@ final class RaftCluster: Sendable {
         var http = HTTPServer.Configuration(host: c.peerHost, port: c.peerPort)
         http.maxBodyBytes = 512 << 20   // a snapshot travels in one message
         http.maxConnections = 256
-        peerServer = HTTPServer(configuration: http, handler: AuthGate(router: router, policy: MasterAccess.peer,
-                                                                      authenticator: c.authenticator))
+        // A refused peer is most likely a master with the wrong --peer-token: say so, at most every 10 s.
+        let lastWarning = Mutex<ContinuousClock.Instant?>(nil)
+        let gate = AuthGate(router: router, policy: MasterAccess.peer, authenticator: c.authenticator, onRefused: { failure in
+            let now = ContinuousClock.now
+            let due = lastWarning.withLock { last in
+                guard last.map({ now - $0 >= .seconds(10) }) ?? true else { return false }
+                last = now
+                return true
+            }
+            if due { logger.warn("refused a peer request; do all masters share a peer token?", ["reason": .string("\(failure)")]) }
+        })
+        peerServer = HTTPServer(configuration: http, handler: gate)
         try peerServer.start()
     }
 

@@ -79,6 +79,7 @@ import Shared
         #expect(try await peer.send(.POST, "/raft/v1/messages", headers: ["Fuller-From": "m9"]).status == 401)
         #expect(try await peer.send(.POST, "/raft/v1/messages",
                                     headers: ["Fuller-From": "m9", "Authorization": "Bearer admin-token-8c1e2f3a4b5d6e7f"]).status == 403)
+        try await Self.eventually("the refusal logged") { group.members[0].recentLog.contains("refused a peer request") }
 
         // The CLI: FULLER_TOKEN, or a hint when it is missing.
         let (ok, _) = try Self.cli(["job", "list", "--server", urls[0]], environment: ["FULLER_TOKEN": "read-token-9f8e7d6c5b4a3f2e"])
