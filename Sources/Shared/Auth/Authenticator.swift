@@ -63,7 +63,9 @@ public final class Authenticator: Sendable {
         if access == .open { return .success(nil) }
         guard let header else { return .failure(.missing) }
         guard let token = Self.bearerToken(header) else { return .failure(.malformed) }
-        switch tokens.withLock({ $0.authenticate(token, now: clock.now()) }) {
+        // Hash and compare outside the lock: the set is a value, copied (not duplicated) here.
+        let current = tokens.withLock { $0 }
+        switch current.authenticate(token, now: clock.now()) {
         case .unknown: return .failure(.unknown)
         case .expired: return .failure(.expired)
         case .valid(let principal):
