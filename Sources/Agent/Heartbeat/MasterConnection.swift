@@ -45,7 +45,7 @@ final class MasterConnection: Sendable {
     init(urls: [String], token: String? = nil,
          configuration: HTTPClient.Configuration = HTTPClient.Configuration()) throws(HTTPClientError) {
         var headers: HTTPHeaders = ["Content-Type": "application/json"]
-        if let token { headers.add("Authorization", "Bearer \(token)") }
+        if let token, !token.isEmpty { headers.add("Authorization", "Bearer \(token)") }
         self.headers = headers
         var endpoints: [HTTPEndpoint] = []
         for url in urls { endpoints.append(try HTTPEndpoint(url: url)) }

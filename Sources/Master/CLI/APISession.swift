@@ -20,7 +20,7 @@ struct APISession {
         var headers = headers
         if !body.isEmpty { headers.set("Content-Type", "application/json") }
         headers.set("Accept", "application/json")
-        if let token { headers.set("Authorization", "Bearer \(token)") }
+        if let token, !token.isEmpty { headers.set("Authorization", "Bearer \(token)") }   // FULLER_TOKEN= means none
         for _ in 0...Self.redirectsMax {
             let response = try io.connect(server).send(method, target, headers: headers, body: body)
             switch response.status {
