@@ -27,6 +27,8 @@ enum AgentCommand {
         Flag("orphan-grace", .duration, default: .duration(.seconds(60)),
              help: "How long a container of no task of this agent lives before it is stopped and removed."),
         Flag("stop-grace", .duration, default: .duration(.seconds(10)), help: "SIGTERM-to-SIGKILL grace when stopping a task."),
+        Flag("token", .string, help: "The agent-role token presented to the masters (better: FULLER_TOKEN, which ps does not show).", valueName: "TOKEN"),
+        Flag("token-file", .string, help: "Tokens the agent's API accepts (the masters' peer tokens), ROLE NAME TOKEN per line; reloaded on SIGHUP. Without it the API is open.", valueName: "PATH"),
     ] + MetadataEndpoint.flags
 
     static func run(_ args: ParsedArguments) -> Int32 {
@@ -41,8 +43,15 @@ enum AgentCommand {
         let registration = AgentRegistration(id: id, hostname: hostName(), address: "\(host):\(port)",
                                              attributes: attributes(args), resources: resources(args))
         let connection: MasterConnection
-        do { connection = try MasterConnection(urls: args.list("masters")) } catch {
+        do { connection = try MasterConnection(urls: args.list("masters"), token: args.string("token")) } catch {
             return fail("--masters: \(error)")
+        }
+        var authenticator: Authenticator?
+        if let path = args.string("token-file") {
+            do { authenticator = try Authenticator(tokenFile: path, logger: logger) } catch {
+                return fail("--token-file: \(error.description)")
+            }
+            authenticator?.reloadOnHangup()
         }
         let docker = DockerClient(socketPath: args.string("docker-socket") ?? DockerClient.defaultSocketPath)
         let metadata: MetadataEndpoint
@@ -70,8 +79,9 @@ enum AgentCommand {
 
         var configuration = HTTPServer.Configuration(host: host, port: port)
         configuration.maxConnections = 256
-        let server = HTTPServer(configuration: configuration, handler: AgentRoutes.router(readiness: readiness,
-                                                                                             metrics: metrics.registry))
+        let router = AgentRoutes.router(readiness: readiness, metrics: metrics.registry)
+        let server = HTTPServer(configuration: configuration,
+                                handler: AuthGate(router: router, policy: AgentRoutes.access, authenticator: authenticator))
         do { try server.start() } catch {
             metadata.abandon()
             return fail("cannot listen on \(host):\(port): \(error)")

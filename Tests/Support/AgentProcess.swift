@@ -9,6 +9,8 @@ public final class AgentProcess: @unchecked Sendable {
     public let id: String
     public let dataDirectory: String
     public let arguments: [String]
+    /// Added to the inherited environment (e.g. `FULLER_TOKEN`, which keeps the token off the command line).
+    public let environment: [String: String]
     public private(set) var process = Process()
     public private(set) var port = 0
     private var log: ChildProcessLog?
@@ -24,8 +26,10 @@ public final class AgentProcess: @unchecked Sendable {
 
     public init(id: String = AgentProcess.uniqueId(), masters: [String], dataDirectory: String,
                 dockerSocket: String = "/var/run/docker.sock", orphanGrace: String = "2s", stopGrace: String = "1s",
-                extraArguments: [String] = [], startupTimeout: Duration = .seconds(20)) throws {
+                extraArguments: [String] = [], environment: [String: String] = [:],
+                startupTimeout: Duration = .seconds(20)) throws {
         self.id = id
+        self.environment = environment
         self.dataDirectory = dataDirectory
         arguments = ["--id", id, "--masters", masters.joined(separator: ","), "--data-dir", dataDirectory,
                      "--api", "127.0.0.1:0", "--metadata", "127.0.0.1:0", "--docker-socket", dockerSocket,
@@ -40,6 +44,9 @@ public final class AgentProcess: @unchecked Sendable {
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.standardError = pipe
         process.standardOutput = FileHandle.nullDevice
         let log = ChildProcessLog(pipe)

@@ -115,6 +115,12 @@ public final class ClusterProcesses: @unchecked Sendable {
             p.waitUntilExit()
         }
 
+        /// Sends `signal` without waiting (e.g. SIGHUP to reload the token file).
+        public func signal(_ signal: Int32) {
+            guard let p = process, p.isRunning else { return }
+            Glibc.kill(p.processIdentifier, signal)
+        }
+
         /// SIGSTOP: the process stays alive but does nothing, as in a long pause.
         public func pause() {
             guard let p = process, p.isRunning else { return }

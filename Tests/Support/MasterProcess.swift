@@ -14,10 +14,12 @@ public final class MasterProcess: @unchecked Sendable {
     /// The built `fuller-master` next to the test bundle.
     public static var binary: String { BuiltProduct.path("fuller-master") }
 
-    public init(dataDirectory: String, extraArguments: [String] = [], startupTimeout: Duration = .seconds(20)) throws {
+    /// `command`: `serve`, or `dev` (a master and its local agent).
+    public init(dataDirectory: String, extraArguments: [String] = [], command: String = "serve",
+                startupTimeout: Duration = .seconds(20)) throws {
         self.dataDirectory = dataDirectory
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--data-dir", dataDirectory, "--api", "127.0.0.1:0"] + extraArguments
+        process.arguments = [command, "--data-dir", dataDirectory, "--api", "127.0.0.1:0"] + extraArguments
         process.standardError = stderrPipe
         process.standardOutput = FileHandle.nullDevice
         try process.run()

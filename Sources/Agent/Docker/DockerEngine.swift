@@ -83,6 +83,10 @@ struct ContainerCreateConfig: Sendable, Equatable {
     var memorySwapBytes: Int64 = 0
     /// A Docker `HEALTHCHECK` override (`Healthcheck`), if any.
     var healthcheck: ContainerHealthcheck?
+    /// `HostConfig.Privileged`.
+    var privileged = false
+    /// `HostConfig.Binds`: `host:container` or `host:container:ro`.
+    var binds: [String] = []
 }
 
 struct ContainerHealthcheck: Sendable, Equatable {

@@ -34,6 +34,8 @@ enum DockerWire {
         w.field("NanoCpus", config.nanoCPUs)
         w.field("Memory", config.memoryBytes)
         w.field("MemorySwap", config.memorySwapBytes)
+        if config.privileged { w.field("Privileged", true) }
+        if !config.binds.isEmpty { w.key("Binds"); strings(config.binds, into: &w) }
         w.endObject()
         w.endObject()
         return w.bytes

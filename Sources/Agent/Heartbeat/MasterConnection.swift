@@ -38,8 +38,15 @@ final class MasterConnection: Sendable {
     static let clientsMax = 16
     private let configuration: HTTPClient.Configuration
     private let state: Mutex<State>
+    /// Sent with every call (redirected ones too) when the agent has a token.
+    private let headers: HTTPHeaders
 
-    init(urls: [String], configuration: HTTPClient.Configuration = HTTPClient.Configuration()) throws(HTTPClientError) {
+    /// `token`: the agent-role bearer token the masters require, if they do.
+    init(urls: [String], token: String? = nil,
+         configuration: HTTPClient.Configuration = HTTPClient.Configuration()) throws(HTTPClientError) {
+        var headers: HTTPHeaders = ["Content-Type": "application/json"]
+        if let token, !token.isEmpty { headers.add("Authorization", "Bearer \(token)") }
+        self.headers = headers
         var endpoints: [HTTPEndpoint] = []
         for url in urls { endpoints.append(try HTTPEndpoint(url: url)) }
         guard let first = endpoints.first else { throw .invalidURL("no master URL given") }
@@ -58,8 +65,7 @@ final class MasterConnection: Sendable {
             let (endpoint, client) = clientForCurrent()
             let response: HTTPResponse
             do {
-                response = try await client.send(.POST, path, headers: ["Content-Type": "application/json"],
-                                                 body: body, timeout: timeout)
+                response = try await client.send(.POST, path, headers: headers, body: body, timeout: timeout)
             } catch .cancelled {
                 throw .cancelled
             } catch {

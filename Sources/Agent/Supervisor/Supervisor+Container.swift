@@ -5,12 +5,12 @@ import Shared
 extension Supervisor {
     static func containerName(_ taskId: String) -> String { "fuller-\(taskId)" }
 
-    /// The container for `assignment`: the spec's image, command, entrypoint and env, Fuller's
+    /// The container for `assignment`: the spec's image, command, entrypoint, env and secretEnv, Fuller's
     /// labels, the `FULLER_*` variables (which win over the spec's own), and resource limits
     /// (`NanoCpus` from cores; `Memory` with `MemorySwap` equal to it, so no swap).
     static func createConfig(for assignment: TaskAssignment, metadataURL: String, agentId: String) -> ContainerCreateConfig {
         let spec = assignment.container
-        var env = spec.env
+        var env = spec.env.merging(spec.secretEnv) { _, secret in secret }
         env["FULLER_TASK_ID"] = assignment.taskId
         env["FULLER_JOB_ID"] = assignment.jobId
         env["FULLER_TASK_INDEX"] = String(assignment.index)
@@ -27,6 +27,9 @@ extension Supervisor {
         config.memoryBytes = memoryBytes
         config.memorySwapBytes = memoryBytes
         config.healthcheck = spec.healthCheck.map(healthcheck)
+        // The masters' policy admitted these at submit (`JobPolicy`).
+        config.privileged = spec.privileged
+        config.binds = spec.mounts.map { "\($0.hostPath):\($0.containerPath)" + ($0.readOnly ? ":ro" : "") }
         return config
     }
 

@@ -13,6 +13,8 @@ struct JobsAPI: Sendable {
     let newJobID: @Sendable () -> String
     /// Why a waiting task was not placed in the scheduler's last iteration (agents per reason).
     var pendingReasons: @Sendable (String) -> [String: Int]? = { _ in nil }
+    /// What jobs may ask for beyond an ordinary container (privileged, host mounts).
+    var policy = JobPolicy()
 
     static let listLimitDefault = 100
     static let listLimitMax = 1_000
@@ -43,6 +45,9 @@ struct JobsAPI: Sendable {
         do {
             let spec = try JobSpec(json: try RequestBody.json(request))
             try spec.validate()
+            if let refusal = policy.refusal(spec.container) {
+                throw APIError(.permissionDenied, refusal.message, field: refusal.field)
+            }
             let key = try idempotencyKey(request)
             propose(.createJob(jobId: newJobID(), spec: spec, idempotencyKey: key, atMs: nowMs()), status: 201, respond)
         } catch {

@@ -12,7 +12,7 @@ enum Rendering {
         w.field("createdAt", Timestamp(millisecondsSinceEpoch: job.createdAtMs).rfc3339)
         w.field("updatedAt", Timestamp(millisecondsSinceEpoch: job.updatedAtMs).rfc3339)
         if let key = job.idempotencyKey { w.field("idempotencyKey", key) }
-        w.key("spec"); job.spec.write(to: &w)
+        w.key("spec"); job.spec.write(to: &w, redactingSecrets: true)
         w.key("taskCounts")
         w.beginObject()
         for state in TaskState.allCases { if let n = taskCounts[state], n > 0 { w.field(state.rawValue, n) } }

@@ -7,6 +7,8 @@ struct APISession {
     /// The server URL requests start at.
     let server: String
     let io: CLIIO
+    /// The bearer token sent with every request (`--token`, `FULLER_TOKEN`), followed redirects included.
+    var token: String? = nil
 
     /// Redirects followed per request at most; a cluster mid-election must not bounce us forever.
     static let redirectsMax = 3
@@ -18,6 +20,7 @@ struct APISession {
         var headers = headers
         if !body.isEmpty { headers.set("Content-Type", "application/json") }
         headers.set("Accept", "application/json")
+        if let token, !token.isEmpty { headers.set("Authorization", "Bearer \(token)") }   // FULLER_TOKEN= means none
         for _ in 0...Self.redirectsMax {
             let response = try io.connect(server).send(method, target, headers: headers, body: body)
             switch response.status {

@@ -5,6 +5,7 @@ extension CLI {
     static let clientFlags: [Flag] = [
         Flag("server", .string, default: .string(defaultServer), help: "The master's API address.", valueName: "URL"),
         Flag("json", .bool, help: "Print the server's JSON instead of a table."),
+        Flag("token", .string, help: "Bearer token for a master started with --token-file (better: FULLER_TOKEN, which ps does not show).", valueName: "TOKEN"),
     ]
 
     static let defaultServer = "http://127.0.0.1:4700"

@@ -20,7 +20,7 @@ enum CLI {
     /// Runs a parsed client verb; `parsed.commandPath` is the root's name followed by the verb's.
     /// Returns the process exit status.
     static func run(_ parsed: ParsedArguments, io: CLIIO) -> Int32 {
-        let session = APISession(server: parsed.string("server") ?? defaultServer, io: io)
+        let session = APISession(server: parsed.string("server") ?? defaultServer, io: io, token: parsed.string("token"))
         let context = VerbContext(parsed: parsed, session: session, json: parsed.bool("json"))
         do {
             switch parsed.commandPath.dropFirst().joined(separator: " ") {

@@ -34,8 +34,9 @@ enum CLIFailure: Error, Equatable {
     var lines: [String] {
         switch self {
         case .usage(let message): ["error: \(message)"]
-        case let .server(_, code, message, field):
+        case let .server(status, code, message, field):
             ["error: \(code): \(message)" + (field.map { " (field: \($0))" } ?? "")]
+                + (status == 401 ? ["hint: the master requires a token; set --token or FULLER_TOKEN"] : [])
         case let .cannotConnect(server, reason):
             ["error: cannot connect to \(server): \(reason)",
              "hint: the master may not be running at \(server); set --server URL or FULLER_SERVER"]

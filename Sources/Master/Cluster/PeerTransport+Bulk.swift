@@ -47,8 +47,9 @@ extension PeerTransport {
             let end = min(b.offset + configuration.batchBytesMax, b.frame.count)
             return (b.id, b.offset, b.frame.count, b.frame[b.offset..<end])
         }) else { return true }
-        let headers: HTTPHeaders = [Self.fromHeader: selfId, Self.apiHeader: apiAddress, Self.transferHeader: String(id),
+        var headers: HTTPHeaders = [Self.fromHeader: selfId, Self.apiHeader: apiAddress, Self.transferHeader: String(id),
                        Self.offsetHeader: String(offset), Self.totalHeader: String(total)]
+        if let authorization { headers.add("Authorization", authorization) }
         let ok = (try? peer.client.send(.POST, Self.chunkPath, headers: headers, body: Array(chunk)))
             .map { $0.status == 204 } ?? false
         peer.bulk.withLock { b in

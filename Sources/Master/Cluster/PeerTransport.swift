@@ -67,13 +67,18 @@ final class PeerTransport: Sendable {
     let configuration: Configuration
     /// Chunked messages being received, by sender.
     let assembling = Mutex<[String: Assembly]>([:])
+    /// The `Authorization` header sent with every batch, when the peers require a token.
+    let authorization: String?
     private let peers = Mutex<(byID: [String: Peer], stopped: Bool)>(([:], false))
     let deliver: @Sendable (_ from: String, _ apiAddress: String?, _ frames: [[UInt8]]) -> Void
 
     /// `peerURLs`: every other master's peer address (`http://host:port`) by id.
+    /// `token`: the `peer` token presented to the other masters, if they require one.
     init(selfId: String, apiAddress: String = "", peerURLs: [String: String], configuration: Configuration = Configuration(),
+         token: String? = nil,
          deliver: @escaping @Sendable (_ from: String, _ apiAddress: String?, _ frames: [[UInt8]]) -> Void) throws {
         self.selfId = selfId
+        authorization = token.map { "Bearer \($0)" }
         apiAddressBox = Mutex(apiAddress)
         self.configuration = configuration
         self.deliver = deliver
@@ -170,8 +175,9 @@ final class PeerTransport: Sendable {
             if stopped { return }
             var ok = true
             if !batch.isEmpty {
-                ok = (try? peer.client.send(.POST, Self.path, headers: [Self.fromHeader: selfId, Self.apiHeader: apiAddress],
-                                            body: Self.encode(batch)))
+                var headers: HTTPHeaders = [Self.fromHeader: selfId, Self.apiHeader: apiAddress]
+                if let authorization { headers.add("Authorization", authorization) }
+                ok = (try? peer.client.send(.POST, Self.path, headers: headers, body: Self.encode(batch)))
                     .map { $0.status == 204 } ?? false
                 if !ok { peer.dropped.add(batch.count, ordering: .relaxed) }
             }

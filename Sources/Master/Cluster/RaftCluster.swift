@@ -24,6 +24,10 @@ final class RaftCluster: Sendable {
         /// wait for the leader to add this master (`POST /v1/cluster/members`).
         var join = false
         var tick: Duration = .milliseconds(100)
+        /// The tokens the peer port accepts (role `peer`); nil leaves it open.
+        var authenticator: Authenticator?
+        /// The `peer` token this master presents to the other masters (`--peer-token`).
+        var peerToken: String?
     }
 
     let replicator: RaftReplicator
@@ -44,7 +48,7 @@ final class RaftCluster: Sendable {
         let box = Box()
         self.box = box
         box.apis.withLock { $0[Self.nodeID(c.name)] = c.apiAddress }
-        transport = try PeerTransport(selfId: c.name, apiAddress: c.apiAddress, peerURLs: [:]) { from, api, frames in
+        transport = try PeerTransport(selfId: c.name, apiAddress: c.apiAddress, peerURLs: [:], token: c.peerToken) { from, api, frames in
             directory.noteName(from)
             if let api, !api.isEmpty { box.apis.withLock { $0[Self.nodeID(from)] = api } }
             box.replicator.withLock { $0 }?.receive(frames)
@@ -77,7 +81,18 @@ final class RaftCluster: Sendable {
         var http = HTTPServer.Configuration(host: c.peerHost, port: c.peerPort)
         http.maxBodyBytes = 8 << 20   // batches and snapshot chunks are at most 4 MiB each
         http.maxConnections = 256
-        peerServer = HTTPServer(configuration: http, handler: router)
+        // A refused peer is most likely a master with the wrong --peer-token: say so, at most every 10 s.
+        let lastWarning = Mutex<ContinuousClock.Instant?>(nil)
+        let gate = AuthGate(router: router, policy: MasterAccess.peer, authenticator: c.authenticator, onRefused: { failure in
+            let now = ContinuousClock.now
+            let due = lastWarning.withLock { last in
+                guard last.map({ now - $0 >= .seconds(10) }) ?? true else { return false }
+                last = now
+                return true
+            }
+            if due { logger.warn("refused a peer request; do all masters share a peer token?", ["reason": .string("\(failure)")]) }
+        })
+        peerServer = HTTPServer(configuration: http, handler: gate)
         try peerServer.start()
     }
 

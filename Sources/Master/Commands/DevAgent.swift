@@ -25,13 +25,18 @@ final class DevAgent: Sendable {
     private let executable: URL
     private let logger: Logger
 
-    private init(executable: URL, arguments: [String], logger: Logger) {
+    /// The agent's credential, passed in its environment (never on its command line).
+    private let token: String?
+
+    private init(executable: URL, arguments: [String], token: String?, logger: Logger) {
         self.executable = executable
         self.arguments = arguments
+        self.token = token
         self.logger = logger
     }
 
-    static func start(_ args: ParsedArguments, masterURL: String, dataDirectory: String, logger: Logger) throws -> DevAgent? {
+    static func start(_ args: ParsedArguments, masterURL: String, dataDirectory: String, token: String?,
+                      logger: Logger) throws -> DevAgent? {
         guard args.bool("agent") else { return nil }
         let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("fuller-agent")
@@ -43,7 +48,7 @@ final class DevAgent: Sendable {
             "--id", "dev-agent", "--masters", masterURL, "--data-dir", dataDirectory,
             "--api", args.string("agent-api") ?? "127.0.0.1:4710", "--metadata", args.string("metadata") ?? "bridge:4711",
             "--docker-socket", args.string("docker-socket") ?? "/var/run/docker.sock",
-        ], logger: logger)
+        ], token: token, logger: logger)
         try agent.launch()
         return agent
     }
@@ -52,6 +57,11 @@ final class DevAgent: Sendable {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        // The master's own token settings are not the agent's: it gets its credential only.
+        environment["FULLER_TOKEN_FILE"] = nil
+        environment["FULLER_TOKEN"] = token
+        process.environment = environment
         process.terminationHandler = { [self] p in exited(p.terminationStatus) }
         state.withLock { $0.process = process }
         try process.run()

@@ -14,14 +14,15 @@ enum ServeCommand {
         Flag("max-body-bytes", .int, default: .int(1 << 20), help: "Largest request body accepted."),
         Flag("max-active-jobs", .int, default: .int(100_000), help: "Unfinished jobs the store accepts at most."),
         Flag("log-level", .string, default: .string("info"), help: "debug, info, warn or error."),
-    ] + AutoscaleOptions.flags + ReconcileFlags.flags + SchedulerFlags.flags
+    ] + AutoscaleOptions.flags + ReconcileFlags.flags + SchedulerFlags.flags + AuthOptions.flags
 
     static let serve = CommandSpec("serve", summary: "Run a master.", flags: serverFlags + [
         Flag("id", .string, default: .string("m1"), help: "This master's id."),
         Flag("peer", .string, help: "Address this master listens on for its peers (default: its own entry in --peers).", valueName: "HOST:PORT"),
         Flag("peers", .list, help: "Every master of the group as id=HOST:PORT (peer addresses, this one included); none for a single master.", valueName: "LIST"),
+        Flag("advertise-api", .string, help: "The API address the other masters redirect clients to (default: --api, with 0.0.0.0 as 127.0.0.1); set it when --api is 0.0.0.0 or clients reach the API through a TLS tunnel.", valueName: "HOST:PORT"),
         Flag("join", .bool, help: "Join a running group (added with `cluster add`) instead of bootstrapping a new one."),
-    ])
+    ] + AuthOptions.serveFlags)
 
     static let dev = CommandSpec("dev", summary: "Run a development cluster: one master and one local agent (or, with --autoscale, autoscaled local agents).",
                                  flags: serverFlags + DevAgent.flags + AutoscaleOptions.devFlags)
@@ -30,7 +31,13 @@ enum ServeCommand {
         do {
             var config = MasterNode.Configuration(dataDirectory: args.string("data-dir") ?? defaultDataDirectory(dev: dev))
             (config.apiHost, config.apiPort) = try parseAddress(args.string("api") ?? "127.0.0.1:4700", flag: "api")
-            if !dev { config.id = args.string("id") ?? "m1" }
+            if !dev {
+                config.id = args.string("id") ?? "m1"
+                if let advertised = args.string("advertise-api") {
+                    _ = try parseAddress(advertised, flag: "advertise-api")
+                    config.advertisedAPI = advertised
+                }
+            }
             config.fsync = args.bool("fsync")
             config.snapshotEveryEntries = UInt64(max(1, args.int("snapshot-every") ?? 50_000))
             config.http.maxConnections = args.int("max-connections") ?? 4_096
@@ -45,9 +52,16 @@ enum ServeCommand {
             if !dev { config.cluster = try clusterConfiguration(args, config: config) }
             config.autoscaler = try AutoscaleOptions.settings(args, dev: dev, dataDirectory: config.dataDirectory)
             let autoscaleDev = dev && args.bool("autoscale")
+            let auth = try AuthOptions.setup(args, dev: dev, replicated: config.cluster != nil,
+                                             logger: Logger(component: "master", minimumLevel: level).with(["node": .string(config.id)]))
+            config.authenticator = auth.authenticator
+            config.jobPolicy = AuthOptions.jobPolicy(args)
+            config.cluster?.authenticator = auth.authenticator
+            config.cluster?.peerToken = auth.peerToken
             let node = try MasterNode.start(config)
             let agent = dev && !autoscaleDev ? try DevAgent.start(args, masterURL: "http://\(config.apiHost == "0.0.0.0" ? "127.0.0.1" : config.apiHost):\(node.apiPort)",
-                                                 dataDirectory: config.dataDirectory + "/agent", logger: node.logger) : nil
+                                                 dataDirectory: config.dataDirectory + "/agent", token: auth.devAgentToken,
+                                                 logger: node.logger) : nil
             Termination.wait()
             agent?.stop()
             let stopped = DispatchSemaphore(value: 0)
@@ -81,7 +95,7 @@ enum ServeCommand {
         guard members.count >= 2 else { return nil }
         guard let own = members[config.id] else { throw UsageError(message: "--peers must list this master (--id \(config.id))") }
         let (peerHost, peerPort) = try parseAddress(args.string("peer") ?? own, flag: "peer")
-        let api = "\(config.apiHost == "0.0.0.0" ? "127.0.0.1" : config.apiHost):\(config.apiPort)"
+        let api = config.advertisedAPI ?? "\(config.apiHost == "0.0.0.0" ? "127.0.0.1" : config.apiHost):\(config.apiPort)"
         return RaftCluster.Configuration(name: config.id, members: members, peerHost: peerHost, peerPort: peerPort,
                                          apiAddress: api, dataDirectory: config.dataDirectory + "/raft", fsync: config.fsync,
                                          snapshotEveryEntries: config.snapshotEveryEntries, join: args.bool("join"))

@@ -14,6 +14,7 @@ final class MasterMetrics: Sendable {
     let walRecords: Counter
     /// One placement decision: reading the store and computing the plan (not committing it).
     let schedulerIterationSeconds: Histogram
+    let authRefusals: CounterFamily
 
     init(store: StoreHandle) {
         requests = registry.counter("fuller_http_requests_total", help: "HTTP requests answered, by route, method and status.",
@@ -27,6 +28,9 @@ final class MasterMetrics: Sendable {
         walRecords = registry.counter("fuller_wal_records_total", help: "Records appended to the WAL.")
         schedulerIterationSeconds = registry.histogram("fuller_scheduler_iteration_seconds",
                                                        help: "Time of one placement decision (store read plus scheduling).")
+        authRefusals = registry.counter("fuller_http_auth_refusals_total",
+                                        help: "Requests refused before their route: 401 (missing, malformed, unknown, expired) or 403 (forbidden).",
+                                        labels: ["reason"])
         registry.gaugeFunction("fuller_jobs", help: "Jobs in the store by state.", labels: ["state"]) {
             let counts = store.read { $0.jobCountsByState }
             return JobState.allCases.map { (labelValues: [$0.rawValue], value: Double(counts[$0] ?? 0)) }
@@ -79,6 +83,17 @@ final class MasterMetrics: Sendable {
         let statusText = String(status)
         requests.labels(route, method.rawValue, statusText).increment()
         requestSeconds.labels(route, method.rawValue, statusText).observe(seconds)
+    }
+
+    func observeRefusal(_ failure: Authenticator.Failure) {
+        let reason = switch failure {
+        case .missing: "missing"
+        case .malformed: "malformed"
+        case .unknown: "unknown"
+        case .expired: "expired"
+        case .forbidden: "forbidden"
+        }
+        authRefusals.labels(reason).increment()
     }
 
     func observeBatch(_ stats: BatchStats) {

@@ -32,6 +32,13 @@ final class MasterNode: Sendable {
         var agentLongPollMax: Duration = .seconds(30)
         /// Fitness, good-enough threshold, capacity-group reservations (`--scheduler-*` flags).
         var scheduler = SchedulerConfiguration()
+        /// The tokens callers must present (`--token-file`); nil leaves the API open.
+        var authenticator: Authenticator?
+        /// The API address other masters send clients to (`--advertise-api`, `HOST:PORT`); nil
+        /// derives it from `--api` (`0.0.0.0` as `127.0.0.1`).
+        var advertisedAPI: String?
+        /// What submitted jobs may ask for (`--allow-privileged`, `--allow-host-mounts`, `--allow-docker-socket`).
+        var jobPolicy = JobPolicy()
     }
 
     /// How writes become durable: this master's own group-commit log, or Raft.
@@ -148,7 +155,7 @@ final class MasterNode: Sendable {
             metrics.observeRequest(method: o.method, route: o.route, status: o.status, seconds: o.durationSeconds)
         }
         JobsAPI(store: store, replicator: replicator, nowMs: nowMs, newJobID: { ID.random() },
-                pendingReasons: { placement.unplacedReasons($0) }).register(on: &router)
+                pendingReasons: { placement.unplacedReasons($0) }, policy: configuration.jobPolicy).register(on: &router)
         AgentsAPI(registry: registry, reports: ReportProcessor(store: store, replicator: replicator), placement: placement,
                   store: store, nowMs: nowMs, reconcile: reconcile).register(on: &router)
         EventsAPI(events: events).register(on: &router)
@@ -159,9 +166,12 @@ final class MasterNode: Sendable {
         http.host = configuration.apiHost
         http.port = configuration.apiPort
         routes = router.routes.map { "\($0.method.rawValue) \($0.pattern)" }
-        server = try HTTPServer(configuration: http, handler: LeaderGate(router: router, leadership: leadership))
+        let gate = MasterAccess.apiGate(router: router, next: LeaderGate(router: router, leadership: leadership),
+                                        authenticator: configuration.authenticator, metrics: metrics)
+        server = try HTTPServer(configuration: http, handler: gate)
         try server.start()
-        let apiAddress = "\(configuration.apiHost == "0.0.0.0" ? "127.0.0.1" : configuration.apiHost):\(server.port)"
+        let apiAddress = configuration.advertisedAPI
+            ?? "\(configuration.apiHost == "0.0.0.0" ? "127.0.0.1" : configuration.apiHost):\(server.port)"
         leadership.setAPIAddress(apiAddress)
         cluster?.setAPIAddress(apiAddress)
         autoscaler?.start()

@@ -69,6 +69,14 @@ public struct Router: HTTPHandler {
         }
     }
 
+    /// The route that would answer `request` (HEAD answered by GET reports GET), nil when the
+    /// answer would be a 404 or 405. For gates in front of the router, such as `AuthGate`.
+    public func route(for request: HTTPRequest) -> (method: HTTPMethod, pattern: String, parameters: PathParameters)? {
+        let found = match(request.method, path: Self.rawPath(request.target))
+        guard let route = found.route else { return nil }
+        return (route.method, route.pattern, found.parameters)
+    }
+
     public func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let path = Self.rawPath(request.target)
         let match = self.match(request.method, path: path)

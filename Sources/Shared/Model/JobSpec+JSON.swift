@@ -34,7 +34,8 @@ extension JobSpec {
         return out
     }
 
-    public func write(to w: inout JSONWriter) {
+    /// `redactingSecrets` for API answers: see `ContainerSpec.write`.
+    public func write(to w: inout JSONWriter, redactingSecrets: Bool = false) {
         w.beginObject()
         w.field("name", name)
         w.field("owner", owner)
@@ -42,7 +43,7 @@ extension JobSpec {
         w.field("capacityGroup", capacityGroup)
         w.field("tier", tier.rawValue)
         w.key("labels"); w.stringMap(labels)
-        w.key("container"); container.write(to: &w)
+        w.key("container"); container.write(to: &w, redactingSecrets: redactingSecrets)
         if let batch { w.key("batch"); batch.write(to: &w) }
         if let service { w.key("service"); service.write(to: &w) }
         w.key("constraints")
@@ -80,29 +81,72 @@ extension ContainerSpec {
         try res.finish()
         self.init(image: try r.requiredString("image"), command: try r.stringArray("command") ?? [],
                   entrypoint: try r.stringArray("entrypoint") ?? [],
-                  env: try JobSpec.dictionary(r.stringMap("env"), path: r.fieldPath("env")), resources: resources)
+                  env: try JobSpec.dictionary(r.stringMap("env"), path: r.fieldPath("env")),
+                  secretEnv: try JobSpec.dictionary(r.stringMap("secretEnv"), path: r.fieldPath("secretEnv")),
+                  resources: resources)
         if let h = try r.object("healthCheck") { healthCheck = try HealthCheck(reader: h) }
         if var m = try r.object("metadata") {
             metadata = MetadataOptions(requireTokens: try m.bool("requireTokens") ?? false)
             try m.finish()
         }
+        privileged = try r.bool("privileged") ?? false
+        mounts = try Self.mounts(&r)
         try r.finish()
     }
 
-    func write(to w: inout JSONWriter) {
+    private static let mountsMax = 32
+
+    private static func mounts(_ r: inout ObjectReader) throws(FieldError) -> [Mount] {
+        guard let value = r.value("mounts") else { return [] }
+        guard case .array(let items) = value else {
+            throw FieldError(field: r.fieldPath("mounts"), message: "expected an array of objects, found \(value.typeName)")
+        }
+        guard items.count <= mountsMax else { throw FieldError(field: r.fieldPath("mounts"), message: "at most \(mountsMax) mounts") }
+        var mounts: [Mount] = []
+        for (index, item) in items.enumerated() {
+            var m = try ObjectReader(item, path: "\(r.fieldPath("mounts"))[\(index)]")
+            mounts.append(Mount(hostPath: try m.requiredString("hostPath"), containerPath: try m.requiredString("containerPath"),
+                                readOnly: try m.bool("readOnly") ?? true))
+            try m.finish()
+        }
+        return mounts
+    }
+
+    /// `redactingSecrets`: `secretEnv` values become `<redacted>` (every API answer); the store,
+    /// the log and the agents get them as they are.
+    func write(to w: inout JSONWriter, redactingSecrets: Bool = false) {
         w.beginObject()
         w.field("image", image)
         w.key("command"); w.stringArray(command)
         w.key("entrypoint"); w.stringArray(entrypoint)
         w.key("env"); w.stringMap(env)
+        if !secretEnv.isEmpty {
+            w.key("secretEnv"); w.stringMap(redactingSecrets ? secretEnv.mapValues { _ in Self.redacted } : secretEnv)
+        }
         w.key("resources"); resources.write(to: &w)
         if let healthCheck { w.key("healthCheck"); healthCheck.write(to: &w) }
         // Written only when set, so a job that does not use it encodes as before.
         if metadata != MetadataOptions() {
             w.key("metadata"); w.beginObject(); w.field("requireTokens", metadata.requireTokens); w.endObject()
         }
+        if privileged { w.field("privileged", true) }
+        if !mounts.isEmpty {
+            w.key("mounts")
+            w.beginArray()
+            for mount in mounts {
+                w.beginObject()
+                w.field("hostPath", mount.hostPath)
+                w.field("containerPath", mount.containerPath)
+                w.field("readOnly", mount.readOnly)
+                w.endObject()
+            }
+            w.endArray()
+        }
         w.endObject()
     }
+
+    /// What API answers show in place of a secret's value.
+    public static let redacted = "<redacted>"
 }
 
 extension HealthCheck {

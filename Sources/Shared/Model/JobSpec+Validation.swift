@@ -76,19 +76,28 @@ extension ContainerSpec {
         }
         try Check.arguments(command, field: "container.command", limits: limits)
         try Check.arguments(entrypoint, field: "container.entrypoint", limits: limits)
-        guard env.count <= limits.envVarsMax else {
-            throw FieldError(field: "container.env", message: "at most \(limits.envVarsMax) variables")
+        guard env.count + secretEnv.count <= limits.envVarsMax else {
+            throw FieldError(field: "container.env", message: "at most \(limits.envVarsMax) variables (env and secretEnv together)")
         }
-        for key in env.keys.sorted() {
-            let field = "container.env.\(key)"
-            guard Check.isEnvName(key) else { throw FieldError(field: field, message: "must match [A-Za-z_][A-Za-z0-9_]*") }
-            if key.hasPrefix("FULLER_") { throw FieldError(field: field, message: "the FULLER_ prefix is reserved") }
-            guard env[key]!.utf8.count <= 32 * 1024, !env[key]!.utf8.contains(0) else {
-                throw FieldError(field: field, message: "at most 32 KiB, no NUL bytes")
-            }
+        try Self.validateVariables(env, field: "container.env")
+        try Self.validateVariables(secretEnv, field: "container.secretEnv")
+        if let both = secretEnv.keys.sorted().first(where: { env[$0] != nil }) {
+            throw FieldError(field: "container.secretEnv.\(both)", message: "is also in container.env")
         }
         try resources.validate(limits: limits)
         if let healthCheck { try healthCheck.validate() }
+        for (index, mount) in mounts.enumerated() { try mount.validate(field: "container.mounts[\(index)]") }
+    }
+
+    private static func validateVariables(_ variables: [String: String], field base: String) throws(FieldError) {
+        for key in variables.keys.sorted() {
+            let field = "\(base).\(key)"
+            guard Check.isEnvName(key) else { throw FieldError(field: field, message: "must match [A-Za-z_][A-Za-z0-9_]*") }
+            if key.hasPrefix("FULLER_") { throw FieldError(field: field, message: "the FULLER_ prefix is reserved") }
+            guard variables[key]!.utf8.count <= 32 * 1024, !variables[key]!.utf8.contains(0) else {
+                throw FieldError(field: field, message: "at most 32 KiB, no NUL bytes")
+            }
+        }
     }
 }
 

@@ -41,20 +41,33 @@ public struct ContainerSpec: Sendable, Equatable {
     public var command: [String]
     public var entrypoint: [String]
     public var env: [String: String]
+    /// Variables set like `env` whose values the API never shows (`GET` answers name them with
+    /// the value `<redacted>`). They still reach the agent and the container's configuration.
+    public var secretEnv: [String: String]
     public var resources: Resources
     public var healthCheck: HealthCheck?
     /// How the agent's metadata endpoint treats this job's containers.
     public var metadata: MetadataOptions
+    /// A privileged container; refused at submit unless the masters run with `--allow-privileged`.
+    public var privileged: Bool
+    /// Host paths bind-mounted into the container; refused at submit unless the masters run with
+    /// `--allow-host-mounts` (and the Docker socket, or a directory holding it, unless
+    /// `--allow-docker-socket` too).
+    public var mounts: [Mount]
 
     public init(image: String, command: [String] = [], entrypoint: [String] = [], env: [String: String] = [:],
-                resources: Resources, healthCheck: HealthCheck? = nil, metadata: MetadataOptions = MetadataOptions()) {
+                secretEnv: [String: String] = [:], resources: Resources, healthCheck: HealthCheck? = nil,
+                metadata: MetadataOptions = MetadataOptions(), privileged: Bool = false, mounts: [Mount] = []) {
         self.image = image
         self.command = command
         self.entrypoint = entrypoint
         self.env = env
+        self.secretEnv = secretEnv
         self.resources = resources
         self.healthCheck = healthCheck
         self.metadata = metadata
+        self.privileged = privileged
+        self.mounts = mounts
     }
 }
 
@@ -66,6 +79,19 @@ public struct MetadataOptions: Sendable, Equatable {
 
     public init(requireTokens: Bool = false) {
         self.requireTokens = requireTokens
+    }
+}
+
+/// A host path bind-mounted into a container.
+public struct Mount: Sendable, Equatable {
+    public var hostPath: String
+    public var containerPath: String
+    public var readOnly: Bool
+
+    public init(hostPath: String, containerPath: String, readOnly: Bool = true) {
+        self.hostPath = hostPath
+        self.containerPath = containerPath
+        self.readOnly = readOnly
     }
 }
 

@@ -21,10 +21,10 @@ final class EndToEndCluster: Sendable {
     /// Resources the agent offers: more than the host has, so placement never waits on them.
     static let agentResources = ["--cpu", "16", "--memory-mb", "16384"]
 
-    private init(docker: DockerClient, dockerSocket: String, agentArguments: [String]) throws {
+    private init(docker: DockerClient, dockerSocket: String, agentArguments: [String], masterArguments: [String]) throws {
         directory = try TemporaryDirectory()
         self.docker = docker
-        master = try MasterProcess(dataDirectory: directory.path + "/master", extraArguments: ["--no-fsync"])
+        master = try MasterProcess(dataDirectory: directory.path + "/master", extraArguments: ["--no-fsync"] + masterArguments)
         agent = try AgentProcess(masters: [master.url], dataDirectory: directory.path + "/agent", dockerSocket: dockerSocket,
                                  extraArguments: Self.agentResources + agentArguments)
         api = try HTTPClient(url: master.url)
@@ -34,14 +34,15 @@ final class EndToEndCluster: Sendable {
     /// the master, whether `body` threw or not. Without an engine it does nothing (see
     /// `DockerTestEnvironment`). A failing body prints the agent's last log lines.
     static func run(docker given: DockerClient? = nil, dockerSocket: String = DockerTestEnvironment.socketPath,
-                    agentArguments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation,
+                    agentArguments: [String] = [], masterArguments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation,
                     _ body: (EndToEndCluster) async throws -> Void) async throws {
         let docker: DockerClient
         if let given { docker = given } else {
             guard let found = await DockerTestEnvironment.client(sourceLocation: sourceLocation) else { return }
             docker = found
         }
-        let cluster = try EndToEndCluster(docker: docker, dockerSocket: dockerSocket, agentArguments: agentArguments)
+        let cluster = try EndToEndCluster(docker: docker, dockerSocket: dockerSocket, agentArguments: agentArguments,
+                                          masterArguments: masterArguments)
         do {
             try await body(cluster)
         } catch {
