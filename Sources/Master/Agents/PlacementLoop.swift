@@ -20,11 +20,21 @@ final class PlacementLoop: Sendable {
         var running = false
         var lastUnplaced: [String: [String: Int]] = [:]
         var stopped = false
-        /// The last iteration left tasks it could not place. Until capacity changes (an agent
-        /// comes, a task ends) new work only waits for the next tick: placing it would fail
-        /// the same way, and trying on every submit costs a scan per job.
-        var blocked = false
+        /// No agent could take anything in the last iteration: until one comes back, new work
+        /// waits for capacity or the next tick instead of costing a scan per submit.
+        var noAgents = false
+        /// Tasks an iteration found no room for. Later iterations skip them, so they never hold
+        /// back the tasks behind them (a full batch of them would otherwise block every task
+        /// submitted later); they are tried again when capacity changes, and every
+        /// `unplaceableRetryTicks` ticks in case something changed that no trigger reports.
+        var unplaceable: Set<String> = []
+        var ticks = 0
     }
+
+    /// At most this many tasks are remembered as unplaceable; past it, the rest are simply
+    /// tried again in the next iteration.
+    static let unplaceableMax = 200_000
+    static let unplaceableRetryTicks = 10
 
     /// Why an iteration is wanted.
     enum Reason {
@@ -89,8 +99,17 @@ final class PlacementLoop: Sendable {
     /// Asks for an iteration soon; many requests while one runs make one more, not many.
     func trigger(_ reason: Reason) {
         let start = state.withLock { s -> Bool in
-            if reason != .newWork { s.blocked = false }
-            if s.blocked { return false }
+            switch reason {
+            case .capacity:
+                s.unplaceable = []
+                s.noAgents = false
+            case .tick:
+                s.noAgents = false
+                s.ticks += 1
+                if s.ticks % Self.unplaceableRetryTicks == 0 { s.unplaceable = [] }
+            case .newWork:
+                if s.noAgents { return false }
+            }
             s.requested = true
             guard !s.running else { return false }
             s.running = true
@@ -119,11 +138,14 @@ final class PlacementLoop: Sendable {
         // With no agent able to take anything, there is nothing to decide: do not scan the
         // store (a scan of every pending task holds its lock).
         guard agents.contains(where: { $0.healthy && !$0.drain && now - $0.lastHeartbeatMs <= agentSilentAfterMs }) else {
-            state.withLock { $0.blocked = true }
+            state.withLock { $0.noAgents = true }
             return
         }
         let started = ContinuousClock.now
-        let input = store.read { s in Self.input(store: s, agents: agents, nowMs: now, silentAfterMs: agentSilentAfterMs, limit: batchMax) }
+        let skipping = state.withLock { $0.unplaceable }
+        let input = store.read { s in
+            Self.input(store: s, agents: agents, nowMs: now, silentAfterMs: agentSilentAfterMs, limit: batchMax, skipping: skipping)
+        }
         guard !input.pending.isEmpty else { return }
         // Equal agents are ordered from a seed; the iteration's time makes it vary between
         // iterations (so ties do not always land on the same agent) yet a plan is replayable.
@@ -132,8 +154,9 @@ final class PlacementLoop: Sendable {
         onIteration(started.duration(to: .now))
         metrics?.observe(plan)
         state.withLock { s in
-            s.lastUnplaced = plan.unplaced
-            s.blocked = !plan.unplaced.isEmpty
+            // Explanations stay for the tasks still skipped; the rest come from this plan.
+            s.lastUnplaced = s.lastUnplaced.filter { s.unplaceable.contains($0.key) }.merging(plan.unplaced) { $1 }
+            for id in plan.unplaced.keys where s.unplaceable.count < Self.unplaceableMax { s.unplaceable.insert(id) }
         }
         guard !plan.placements.isEmpty else { return }
         let totals = Dictionary(input.agents.map { ($0.id, $0.total) }, uniquingKeysWith: { a, _ in a })
@@ -160,9 +183,10 @@ final class PlacementLoop: Sendable {
     /// The snapshot one iteration schedules against. Cheap: agent use comes from the store's
     /// per-agent load index, and only the jobs of pending tasks that track their placements
     /// (uniqueHost, zoneBalance) have their tasks' agents listed.
-    static func input(store: JobStore, agents: [AgentRegistry.Entry], nowMs: Int64, silentAfterMs: Int64, limit: Int) -> SchedulingInput {
+    static func input(store: JobStore, agents: [AgentRegistry.Entry], nowMs: Int64, silentAfterMs: Int64, limit: Int,
+                      skipping: Set<String> = []) -> SchedulingInput {
         var placed: [String: [String]] = [:]
-        let pending = store.pendingTasks(nowMs: nowMs, limit: limit).compactMap { task -> PendingTask? in
+        let pending = store.pendingTasks(nowMs: nowMs, limit: limit, skipping: skipping).compactMap { task -> PendingTask? in
             guard let job = store.job(task.jobId) else { return nil }
             let spec = job.spec
             if placed[task.jobId] == nil && Self.tracksPlacements(spec.constraints) {

@@ -70,15 +70,20 @@ extension JobStore {
     }
 
     /// Tasks waiting for a placement whose back-off has passed, critical tier first, then in
-    /// submit order. Scans every job: the scheduler milestone replaces this with an index.
-    public func pendingTasks(nowMs: Int64, limit: Int) -> [JobTask] {
+    /// submit order, leaving out `skipping` (tasks the scheduler found no room for and will try
+    /// again when capacity changes, so they do not hold back the ones behind them). Scans every
+    /// unfinished job; keeps at most `limit` of each tier.
+    public func pendingTasks(nowMs: Int64, limit: Int, skipping: Set<String> = []) -> [JobTask] {
         guard pendingCount > 0 else { return [] }
         var critical: [JobTask] = [], flex: [JobTask] = []
         for id in jobOrder {
             guard let record = records[id], record.job.state == .accepted else { continue }
+            let isCritical = record.job.spec.tier == .critical
+            if !isCritical && flex.count >= limit { continue }
             for number in record.taskNumbers {
-                guard let task = record.tasks[number], task.state == .accepted, task.notBeforeMs <= nowMs else { continue }
-                if record.job.spec.tier == .critical { critical.append(task) } else { flex.append(task) }
+                guard let task = record.tasks[number], task.state == .accepted, task.notBeforeMs <= nowMs,
+                      !skipping.contains(task.id) else { continue }
+                if isCritical { critical.append(task) } else { flex.append(task) }
             }
             if critical.count >= limit { break }
         }
