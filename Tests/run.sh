@@ -43,7 +43,7 @@ phase() { # NAME LOG swift-test-arguments...
     passed=$(( passed + $(sed -n 's/.*Test run with \([0-9]*\) tests\{0,1\} .*passed.*/\1/p' "$log" | tail -n 1) ))
 }
 phase "in-process" .build/test-output.txt --skip "$heavy"
-phase "real processes and Docker" .build/test-processes.txt --filter "EndToEndTests|DurabilityTests"
+phase "real processes and Docker, one at a time" .build/test-processes.txt --no-parallel --filter "EndToEndTests|DurabilityTests"
 phase "replicated masters" .build/test-cluster.txt --filter "ReplicatedMasterTests|MembershipProcessTests"
 phase "Raft simulation (FULLER_RAFT_SEEDS=${FULLER_RAFT_SEEDS:-default})" .build/raft-output.txt --filter RaftSimulationTests
 

@@ -63,8 +63,10 @@ import TestSupport
         defer { dir.remove() }
         let master = try MasterProcess(dataDirectory: dir.path + "/master")
         // No Docker at that socket: the agent logs its warnings, registers, and stops on SIGTERM.
+        // (The metadata endpoint gets an explicit address: finding the bridge needs Docker.)
         let agent = try Self.run(AgentProcess.binary, ["--id", AgentProcess.uniqueId("logs"), "--masters", master.url,
                                                        "--data-dir", dir.path + "/agent", "--api", "127.0.0.1:0",
+                                                       "--metadata", "127.0.0.1:0",
                                                        "--docker-socket", dir.path + "/no-docker.sock"], life: .seconds(2))
         master.kill(SIGTERM)
         #expect(agent.status == 0)
