@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "MasterTests", dependencies: ["Master", "JobStore", "Storage", "Scheduler", "Raft", "Autoscaler", "Reconciler", "Shared", "Model", "TestSupport"],
                     path: "Tests/MasterTests", exclude: ["Raft", "Reconciler/Scenarios", "Scheduler/Scenarios"]),
         // The Raft core's tests: rules, scenario files and the seeded cluster simulation.
-        .testTarget(name: "RaftTests", dependencies: ["Raft"], path: "Tests/MasterTests/Raft",
+        .testTarget(name: "RaftTests", dependencies: ["Raft", "TestSupport"], path: "Tests/MasterTests/Raft",
                     exclude: ["Scenarios"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared", "Model", "TestSupport"], path: "Tests/AgentTests"),
     ],

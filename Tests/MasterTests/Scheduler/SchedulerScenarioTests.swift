@@ -2,18 +2,14 @@ import Foundation
 import Scheduler
 import Shared
 import Testing
+import TestSupport
 
 /// Golden scheduler scenarios: `Scenarios/*.txt` hold a script (docs/scheduler.md), a `----`
 /// line, and the expected transcript. `FULLER_SCHEDULER_REWRITE=1` rewrites the expected part
 /// from the current behaviour; review the diff before committing it.
 @Suite struct SchedulerScenarioTests {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scenarios")
-    static let separator = "----\n"
-
-    static var files: [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { $0.hasSuffix(".txt") }.sorted()
-    }
+    static let golden = GoldenFiles(beside: #filePath, rewriteVariable: "FULLER_SCHEDULER_REWRITE")
+    static var files: [String] { golden.names }
 
     /// Runs a script line by line: each command echoed as `> line`, then what it printed.
     static func transcript(_ script: String, seed: UInt64 = 1) throws -> String {
@@ -34,21 +30,12 @@ import Testing
 
     @Test(arguments: files)
     func scenario(_ name: String) throws {
-        let url = Self.directory.appendingPathComponent(name)
-        let text = try String(contentsOf: url, encoding: .utf8)
-        let parts = text.components(separatedBy: Self.separator)
-        let actual = try Self.transcript(parts[0])
-        if ProcessInfo.processInfo.environment["FULLER_SCHEDULER_REWRITE"] == "1" {
-            try (parts[0] + Self.separator + actual).write(to: url, atomically: true, encoding: .utf8)
-            return
-        }
-        let expected = parts.count > 1 ? parts[1] : ""
-        #expect(actual == expected, "\(name) differs; rerun with FULLER_SCHEDULER_REWRITE=1 and review the diff")
+        guard let (actual, expected) = try Self.golden.check(name, { try Self.transcript($0) }) else { return }
+        #expect(actual == expected, "\(Self.golden.differs(name))")
     }
 
     @Test func everyConstraintFitnessAndTierHasAScenario() {
-        let all = Self.files.compactMap { try? String(contentsOf: Self.directory.appendingPathComponent($0), encoding: .utf8) }
-            .joined(separator: "\n")
+        let all = Self.golden.allText
         for word in ["uniqueHost", "exclusiveHost", "zoneBalance", "availabilityZone", "machineGroup", "machineType",
                      "hostAttribute:", "soft=", "fitness=spread", "fitness=binpack:memory", "goodEnough=", "tier=critical",
                      "reserve=", "flexMayUseReserved=true", "drain"] {
