@@ -37,16 +37,11 @@ import Synchronization
         var h = SupervisorHarness()
         h.start()
         h.supervisor.willSend(sequence: 1)
-        var queue = h.supervisor.assignments(Assignments.answer([Assignments.task("t1")]), requestSequence: 1, now: h.now)
         var sawStarting = false
-        while !queue.isEmpty {
-            let action = queue.removeFirst()
-            guard let result = h.docker.perform(action, now: h.now) else { continue }
-            queue += h.supervisor.actionFinished(result, now: h.now)
-            if case .start = action {
-                #expect(h.supervisor.startingCallers == 1 && h.supervisor.callers.isEmpty)
-                sawStarting = true
-            }
+        h.run(h.supervisor.assignments(Assignments.answer([Assignments.task("t1")]), requestSequence: 1, now: h.now)) { action, supervisor in
+            guard case .start = action else { return }
+            #expect(supervisor.startingCallers == 1 && supervisor.callers.isEmpty)
+            sawStarting = true
         }
         #expect(sawStarting)
         #expect(h.supervisor.startingCallers == 0 && h.supervisor.callers.map(\.taskId) == ["t1"])
@@ -56,24 +51,15 @@ import Synchronization
     /// tail before it finishes: a request from an unknown address is not held for it.
     @Test func anExitedContainerIsNotStartingWhileItsLogsAreFetched() throws {
         var h = SupervisorHarness()
-        h.start()
-        h.heartbeat(Assignments.answer([Assignments.task("t1")]))
-        let id = try #require(h.docker.id(ofTask: "t1"))
-        h.docker.exit(id, code: 0, now: h.now)
-        var queue = h.supervisor.containerChanged(id, now: h.now)
-        var sawLogsFetch = false
-        while !queue.isEmpty {
-            let action = queue.removeFirst()
-            if case .fetchLogs = action {
-                sawLogsFetch = true
-                #expect(h.supervisor.callers.isEmpty)
-                #expect(h.supervisor.startingCallers == 0, "exited, waiting only for its logs")
-            }
-            guard let result = h.docker.perform(action, now: h.now) else { continue }
-            queue += h.supervisor.actionFinished(result, now: h.now)
+        let exited = h.runThenExit(Assignments.task("t1"))
+        let id = try #require(exited)
+        var starting: [Int] = []
+        h.run(h.supervisor.containerChanged(id, now: h.now)) { _, supervisor in
+            #expect(supervisor.callers.isEmpty)
+            starting.append(supervisor.startingCallers)
         }
-        #expect(sawLogsFetch)
-        #expect(h.supervisor.startingCallers == 0 && h.report("t1")?.state == .finished)
+        #expect(h.performed.contains { if case .fetchLogs = $0 { true } else { false } }, "the log tail was fetched")
+        #expect(starting.allSatisfy { $0 == 0 } && h.report("t1")?.state == .finished, "exited: not starting \(starting)")
     }
 
     @Test func twoTasksClaimingOneAddressAreBothLeftOut() throws {
