@@ -1,12 +1,11 @@
 import Foundation
-import Glibc
 import Shared
 
 /// Runs the operator's credentials provider: `PATH TASK_ID JOB_ID`, with `FULLER_TASK_ID`,
 /// `FULLER_JOB_ID`, `FULLER_TASK_INDEX` and `FULLER_CONTAINER_IP` in its environment. It must
 /// print the JSON `MetadataCredentials.parse` reads and exit 0 within `timeout`; it runs in a
-/// process group of its own, killed whole (SIGKILL) past the timeout or past `outputBytesMax`
-/// bytes of output.
+/// process group of its own (Shared's `ChildProcess`), killed whole past the timeout (SIGTERM,
+/// then SIGKILL at once) or past `outputBytesMax` bytes of output (SIGKILL).
 struct CredentialsCommand: Sendable {
     let path: String
     var timeout: Duration = .seconds(5)
@@ -31,8 +30,8 @@ struct CredentialsCommand: Sendable {
 
     private func outcome(_ result: Result<ChildProcess.Result, ChildProcess.SpawnError>) -> Result<[UInt8], CredentialsError> {
         switch result {
-        case .failure(.failed(let program, let code)):
-            return .failure(.cannotRun("\(program): \(String(cString: strerror(code)))"))
+        case .failure(let error):
+            return .failure(.cannotRun(error.description))
         case .success(let run):
             if run.timedOut { return .failure(.timedOut(timeout)) }
             if run.stdoutTruncated { return .failure(.outputTooLarge(outputBytesMax)) }
