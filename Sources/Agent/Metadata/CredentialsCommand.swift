@@ -25,7 +25,9 @@ struct CredentialsCommand: Sendable {
         let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
                            "FULLER_TASK_ID": identity.taskId, "FULLER_JOB_ID": identity.jobId,
                            "FULLER_TASK_INDEX": String(identity.index), "FULLER_CONTAINER_IP": identity.ip]
-        return ([path, identity.taskId, identity.jobId], environment)
+        // The path the flag's check found, never a name looked up in PATH.
+        let program = path.contains("/") ? path : "./" + path
+        return ([program, identity.taskId, identity.jobId], environment)
     }
 
     private func outcome(_ result: Result<ChildProcess.Result, ChildProcess.SpawnError>) -> Result<[UInt8], CredentialsError> {
