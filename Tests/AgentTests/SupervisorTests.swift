@@ -118,10 +118,8 @@ import Shared
 
     @Test func anAnswerToAnOlderHeartbeatDoesNotAcknowledge() throws {
         var h = SupervisorHarness()
-        h.start()
-        h.heartbeat(Assignments.answer([Assignments.task("t1")]))
-        let id = try #require(h.docker.id(ofTask: "t1"))
-        h.docker.exit(id, code: 0, now: h.now)
+        let exited = h.runThenExit(Assignments.task("t1"))
+        let id = try #require(exited)
         h.event(id)
         h.supervisor.willSend(sequence: 10)
         h.run(h.supervisor.assignments(Assignments.answer([], version: 2), requestSequence: 9, now: h.now))

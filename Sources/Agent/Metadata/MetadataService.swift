@@ -32,6 +32,8 @@ final class MetadataService: HTTPHandler, CallerSink {
         var next: UInt64 = 0
         var waiting: [UInt64: (query: MetadataQuery, respond: Respond)] = [:]
         var starting = 0
+        /// Requests ever held (tests, diagnostics).
+        var total = 0
     }
 
     typealias Respond = @Sendable (HTTPResponse) -> Void
@@ -43,6 +45,9 @@ final class MetadataService: HTTPHandler, CallerSink {
     private let fetching = Mutex<[String: [(MetadataQuery, Respond)]]>([:])
     private let origin = ContinuousClock.now
     private let held = Mutex(Held())
+    /// Where held requests time out: a serial queue of its own, so a busy global queue cannot
+    /// hold a refusal past its wait.
+    private let heldTimers = DispatchQueue(label: "fuller.metadata.held")
 
     init(configuration: Configuration, logger: Logger = Logger(component: "metadata")) {
         var host = configuration.host
@@ -66,6 +71,9 @@ final class MetadataService: HTTPHandler, CallerSink {
         }
         for (query, respond) in released { answer(query, respond: respond, fetched: false, mayHold: false) }
     }
+
+    /// How many requests from unknown addresses have been held so far (tests, diagnostics).
+    var heldTotal: Int { held.withLock(\.total) }
 
     /// The IPs the endpoint answers now (tests, diagnostics).
     var callerIPs: [String] { responder.withLock { $0.callers.keys.sorted() } }
@@ -125,6 +133,7 @@ final class MetadataService: HTTPHandler, CallerSink {
         let id: UInt64? = held.withLock { held in
             guard held.starting > 0, held.waiting.count < configuration.heldMax else { return nil }
             held.next += 1
+            held.total += 1
             held.waiting[held.next] = (query, respond)
             return held.next
         }
@@ -136,7 +145,7 @@ final class MetadataService: HTTPHandler, CallerSink {
             return answer(entry.query, respond: entry.respond, fetched: false, mayHold: false)
         }
         let wait = Int(configuration.unknownCallerWait.wholeMilliseconds)
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(wait)) { [self] in
+        heldTimers.asyncAfter(deadline: .now() + .milliseconds(wait)) { [self] in
             if let entry = held.withLock({ $0.waiting.removeValue(forKey: id) }) {
                 entry.respond(MetadataResponder.unknownCallerResponse)
             }

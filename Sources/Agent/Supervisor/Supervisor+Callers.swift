@@ -29,13 +29,19 @@ extension Supervisor {
 
     /// Tasks whose container is starting or has started but is not yet a caller (its address is
     /// not known yet): a request from an unknown address may be one of them, worth a short wait.
+    /// A container last seen exited (or being removed) is not starting, even while its task
+    /// waits for its log tail before it finishes.
     var startingCallers: Int {
         tasks.values.reduce(0) { count, record in
             guard record.final == nil else { return count }
             if record.pending == .start { return count + 1 }
             guard let view = record.containerId.flatMap({ containers[$0] }), view.startAccepted else { return count }
-            let known = view.details.map { $0.running && $0.ipAddress != nil } ?? false
-            return count + (known ? 0 : 1)
+            guard let details = view.details else { return count + 1 }
+            switch Self.phase(details) {
+            case .created: return count + 1
+            case .running: return count + (details.ipAddress == nil ? 1 : 0)
+            case .exited, .removing: return count
+            }
         }
     }
 }

@@ -169,7 +169,9 @@ final class AutoscalerLoop: Sendable {
         case .scaleUp, .scaleDown:
             guard let group = settings.rules.group(action.group) else { preconditionFailure("an action for an unknown group") }
             let context = ProviderContext(masterURL: masterURL(), currentSize: currentSize)
-            DispatchQueue.global().async(group: calls) { [self] in
+            // A queue of its own (overcommit): the provider blocks for up to its timeout times its
+            // attempts, which must not hold one of the few global-queue threads timers run on.
+            DispatchQueue(label: "fuller.autoscaler.provider").async(group: calls) { [self] in
                 let outcome = provider.perform(action, group: group, context: context)
                 if action.kind == .scaleDown, case .succeeded = outcome {
                     let now = nowMs()

@@ -45,7 +45,12 @@ final class LocalReplicator: Replicator {
         }
     }
 
-    func close() { log.close() }
+    /// Lets a snapshot being written finish (so its truncation never meets a closed log and a
+    /// stop right after a burst of writes leaves the snapshot behind), then closes the log.
+    func close() {
+        snapshotter.waitUntilIdle(timeout: .seconds(30))
+        log.close()
+    }
 }
 
 /// Takes a snapshot every `everyEntries` applied entries, on its own thread, then drops the WAL
@@ -63,6 +68,8 @@ final class Snapshotter: Sendable {
     private let snapshots: SnapshotStore
     private let truncateLog: @Sendable (UInt64) -> Void
     private let logger: Logger
+    /// Entered while a snapshot thread runs.
+    private let running = DispatchGroup()
 
     init(lastSnapshotIndex: UInt64, everyEntries: UInt64, store: StoreHandle, snapshots: SnapshotStore,
          logger: Logger, truncateLog: @escaping @Sendable (UInt64) -> Void) {
@@ -81,7 +88,9 @@ final class Snapshotter: Sendable {
             return true
         }
         guard start else { return }
+        running.enter()
         let thread = Thread { [self] in
+            defer { running.leave() }
             // Encoding a large store takes a core for a second or more; at the lowest priority it
             // yields to the threads answering clients instead of adding to their tail latency.
             // (On Linux the nice value of `who` 0 is the calling thread's own.)
@@ -90,6 +99,14 @@ final class Snapshotter: Sendable {
         }
         thread.name = "fuller-snapshot"
         thread.start()
+    }
+
+    /// Waits (blocking, at most `timeout`) until no snapshot thread runs; false if one still does.
+    @discardableResult
+    func waitUntilIdle(timeout: Duration) -> Bool {
+        guard running.wait(timeout: .now() + .milliseconds(Int(timeout.wholeMilliseconds))) == .timedOut else { return true }
+        logger.warn("a snapshot is still being written", ["waitedSeconds": "\(timeout.seconds)"])
+        return false
     }
 
     /// Writes a snapshot now (also used at shutdown). Returns the index it covers.

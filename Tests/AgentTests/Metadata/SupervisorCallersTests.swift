@@ -37,19 +37,29 @@ import Synchronization
         var h = SupervisorHarness()
         h.start()
         h.supervisor.willSend(sequence: 1)
-        var queue = h.supervisor.assignments(Assignments.answer([Assignments.task("t1")]), requestSequence: 1, now: h.now)
         var sawStarting = false
-        while !queue.isEmpty {
-            let action = queue.removeFirst()
-            guard let result = h.docker.perform(action, now: h.now) else { continue }
-            queue += h.supervisor.actionFinished(result, now: h.now)
-            if case .start = action {
-                #expect(h.supervisor.startingCallers == 1 && h.supervisor.callers.isEmpty)
-                sawStarting = true
-            }
+        h.run(h.supervisor.assignments(Assignments.answer([Assignments.task("t1")]), requestSequence: 1, now: h.now)) { action, supervisor in
+            guard case .start = action else { return }
+            #expect(supervisor.startingCallers == 1 && supervisor.callers.isEmpty)
+            sawStarting = true
         }
         #expect(sawStarting)
         #expect(h.supervisor.startingCallers == 0 && h.supervisor.callers.map(\.taskId) == ["t1"])
+    }
+
+    /// A container seen exited is no longer starting, even while its task waits for its log
+    /// tail before it finishes: a request from an unknown address is not held for it.
+    @Test func anExitedContainerIsNotStartingWhileItsLogsAreFetched() throws {
+        var h = SupervisorHarness()
+        let exited = h.runThenExit(Assignments.task("t1"))
+        let id = try #require(exited)
+        var starting: [Int] = []
+        h.run(h.supervisor.containerChanged(id, now: h.now)) { _, supervisor in
+            #expect(supervisor.callers.isEmpty)
+            starting.append(supervisor.startingCallers)
+        }
+        #expect(h.performed.contains { if case .fetchLogs = $0 { true } else { false } }, "the log tail was fetched")
+        #expect(starting.allSatisfy { $0 == 0 } && h.report("t1")?.state == .finished, "exited: not starting \(starting)")
     }
 
     @Test func twoTasksClaimingOneAddressAreBothLeftOut() throws {
@@ -78,14 +88,15 @@ import Synchronization
 
 /// The executor hands every change of callers to its sink, the metadata endpoint.
 @Suite struct ExecutorCallerSinkTests {
+    /// Every change as one entry (callers and starting count together, so a reader never sees
+    /// one without the other).
     final class RecordingSink: CallerSink {
-        let seen = Mutex<[[String]]>([])
-        let starting = Mutex<[Int]>([])
+        let changes = Mutex<[(callers: [String], starting: Int)]>([])
         func callersChanged(_ callers: [TaskIdentity], starting: Int) {
-            seen.withLock { $0.append(callers.map(\.taskId)) }
-            self.starting.withLock { $0.append(starting) }
+            changes.withLock { $0.append((callers.map(\.taskId), starting)) }
         }
-        var last: [String]? { seen.withLock { $0.last } }
+        var seen: [[String]] { changes.withLock { $0.map(\.callers) } }
+        var last: [String]? { changes.withLock { $0.last?.callers } }
     }
 
     @Test func aStartAndAnExitReachTheSink() async throws {
@@ -103,9 +114,10 @@ import Synchronization
             let id = try #require(engine.containers.values.first?.id)
             engine.exit(id, code: 0)
             #expect(await eventually { sink.last == [] })
-            let seen = sink.seen.withLock { $0 }
+            let seen = sink.seen
             #expect(seen.last == [] && seen.filter { $0 == ["t1"] }.count == 1, "published once per change, in order: \(seen)")
-            #expect(sink.starting.withLock { $0 }.last == 0)
+            let after = sink.changes.withLock { $0.drop { $0.callers != ["t1"] } }
+            #expect(after.allSatisfy { $0.starting == 0 }, "never starting once it ran: \(after)")
         }
     }
 }

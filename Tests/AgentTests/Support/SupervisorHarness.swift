@@ -135,8 +135,9 @@ struct SupervisorHarness {
 
     mutating func advance(seconds: Int) { now = now.advanced(by: .seconds(seconds)) }
 
-    /// Drains `actions` and everything they lead to (bounded, so a livelock fails the test).
-    mutating func run(_ actions: [Supervisor.Action]) {
+    /// Drains `actions` and everything they lead to (bounded, so a livelock fails the test),
+    /// showing `after` each action and the supervisor once its result is in.
+    mutating func run(_ actions: [Supervisor.Action], after: (Supervisor.Action, Supervisor) -> Void = { _, _ in }) {
         var queue = actions
         var steps = 0
         while !queue.isEmpty {
@@ -149,7 +150,18 @@ struct SupervisorHarness {
             } else if let result = docker.perform(action, now: now) {
                 queue += supervisor.actionFinished(result, now: now)
             }
+            after(action, supervisor)
         }
+    }
+
+    /// Starts, runs `task` and makes its container exit with `code`, the supervisor not told
+    /// yet; the container's id, nil if none was created.
+    mutating func runThenExit(_ task: TaskAssignment, code: Int = 0) -> String? {
+        start()
+        heartbeat(Assignments.answer([task]))
+        guard let id = docker.id(ofTask: task.taskId) else { return nil }
+        docker.exit(id, code: code, now: now)
+        return id
     }
 
     /// A full list, as the executor does at start and periodically.

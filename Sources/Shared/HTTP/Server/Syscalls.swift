@@ -1,8 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 
-/// The Linux calls the server needs that the Glibc module map does not export (`epoll`,
-/// `eventfd`, `accept4`). They are resolved once with `dlsym` and called through
+/// The Linux calls the server (and `ChildProcess`) need that the Glibc module map does not
+/// export (`epoll`, `eventfd`, `accept4`, `pipe2`). They are resolved once with `dlsym` and called through
 /// `@convention(c)` pointers, so the C calling convention is exact and no C target is needed.
 enum Syscalls {
     typealias EpollCreate = @convention(c) (Int32) -> Int32
@@ -10,6 +10,7 @@ enum Syscalls {
     typealias EpollWait = @convention(c) (Int32, UnsafeMutableRawPointer?, Int32, Int32) -> Int32
     typealias EventFD = @convention(c) (UInt32, Int32) -> Int32
     typealias Accept4 = @convention(c) (Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<socklen_t>?, Int32) -> Int32
+    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
 
     /// C function pointers are plain immutable addresses, resolved once during static
     /// initialisation (which Swift makes thread-safe) and never written again.
@@ -18,6 +19,7 @@ enum Syscalls {
     nonisolated(unsafe) static let epollWait: EpollWait = symbol("epoll_wait")
     nonisolated(unsafe) static let eventfd: EventFD = symbol("eventfd")
     nonisolated(unsafe) static let accept4: Accept4 = symbol("accept4")
+    nonisolated(unsafe) static let pipe2: Pipe2 = symbol("pipe2")
 
     static let epollIn: UInt32 = 0x001
     static let epollOut: UInt32 = 0x004

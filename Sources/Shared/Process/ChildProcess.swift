@@ -1,41 +1,53 @@
-import Foundation
+import Dispatch
 import Glibc
-import Shared
 
 /// Runs a program to completion with a deadline: stdin from /dev/null, stdout and stderr
 /// captured (each up to a limit; the rest is read and dropped so the child never blocks).
+/// The autoscaler's provider and the agent's credentials provider both run this way.
 ///
-/// The child gets its own process group and default signal handling (the master ignores
-/// SIGTERM and SIGINT for its own shutdown, and ignored dispositions would otherwise be
+/// The child gets its own process group and default signal handling (Fuller's processes ignore
+/// SIGTERM and SIGINT for their own shutdown, and ignored dispositions would otherwise be
 /// inherited). At the deadline the whole group gets SIGTERM, then SIGKILL after `killGrace`,
-/// so a provider's own children (an `aws` call) go too. A child that starts long-lived
-/// processes (the local provider's agents) must put them in a session of their own.
-enum ChildProcess {
-    struct Result: Sendable {
+/// so a provider's own children (an `aws` call) go too; with `killPastStdoutMax`, so does a
+/// child that prints more than `stdoutMax`. A child that starts long-lived processes (the local
+/// provider's agents) must put them in a session of their own.
+///
+/// The pipes are created close-on-exec atomically (`pipe2`), so a child that another thread
+/// spawns at the same moment never inherits a write end and holds it open.
+public enum ChildProcess {
+    public struct Result: Sendable {
         /// The exit status, or nil when a signal ended it.
-        var exitStatus: Int32?
-        var signal: Int32?
-        var stdout: [UInt8]
+        public var exitStatus: Int32?
+        public var signal: Int32?
+        public var stdout: [UInt8]
         /// The last `stderrMax` bytes.
-        var stderr: [UInt8]
-        var timedOut: Bool
-        var stdoutTruncated: Bool
+        public var stderr: [UInt8]
+        public var timedOut: Bool
+        public var stdoutTruncated: Bool
+        /// The exit status, or 128 + the signal that ended it (as a shell reports it).
+        public var status: Int32 { exitStatus ?? 128 + (signal ?? 0) }
     }
 
-    enum SpawnError: Error, CustomStringConvertible {
+    public enum SpawnError: Error, CustomStringConvertible {
         case failed(String, Int32)
-        var description: String {
+        public var description: String {
             switch self { case let .failed(program, code): "cannot start \(program): \(String(cString: strerror(code)))" }
         }
     }
 
-    static func run(_ argv: [String], environment: [String: String], timeout: Duration, killGrace: Duration = .seconds(2),
-                    stdoutMax: Int = 64 * 1024, stderrMax: Int = 8 * 1024) throws(SpawnError) -> Result {
+    /// Blocks the calling thread until the child has exited and its output is read (at most
+    /// `timeout` plus `killGrace` plus a last poll); from Swift concurrency, use `run(...) async`.
+    public static func run(_ argv: [String], environment: [String: String], timeout: Duration, killGrace: Duration = .seconds(2),
+                           stdoutMax: Int = 64 * 1024, stderrMax: Int = 8 * 1024,
+                           killPastStdoutMax: Bool = false) throws(SpawnError) -> Result {
         precondition(!argv.isEmpty)
-        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
-        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw .failed(argv[0], errno) }
-        // Close-on-exec, so no other child inherits them and holds them open.
-        for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        guard Syscalls.pipe2(&outPipe, O_CLOEXEC) == 0 else { throw .failed(argv[0], errno) }
+        guard Syscalls.pipe2(&errPipe, O_CLOEXEC) == 0 else {
+            let code = errno
+            for fd in outPipe { close(fd) }
+            throw .failed(argv[0], code)
+        }
         let pid: pid_t
         do { pid = try spawn(argv, environment: environment, stdout: outPipe[1], stderr: errPipe[1], newSession: false) } catch {
             for fd in outPipe + errPipe { close(fd) }
@@ -53,15 +65,33 @@ enum ChildProcess {
                 timedOut = true
                 break
             }
-            reader.poll(milliseconds: Int32(min(left.wholeMilliseconds, 1_000)))
+            reader.poll(milliseconds: Int32(max(1, min(left.wholeMilliseconds, 1_000))))
+            if killPastStdoutMax && reader.truncated[0] { break }
         }
         if timedOut { terminateGroup(pid, grace: killGrace, reader: &reader) }
+        if killPastStdoutMax && reader.truncated[0] { kill(-pid, SIGKILL) }
         reader.closeAll()
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exited = (status & 0x7f) == 0
         return Result(exitStatus: exited ? (status >> 8) & 0xff : nil, signal: exited ? nil : status & 0x7f,
                       stdout: reader.buffers[0], stderr: reader.buffers[1], timedOut: timedOut, stdoutTruncated: reader.truncated[0])
+    }
+
+    /// `run` on a Dispatch thread of its own, handing the outcome to `completion` there. A serial
+    /// queue is "overcommit": the wait for the child never takes a thread from the cooperative
+    /// pool or from the global queues, which are capped near the core count and would hold up
+    /// every timer and handler behind it.
+    public static func runInBackground(_ argv: [String], environment: [String: String], timeout: Duration,
+                                       killGrace: Duration = .seconds(2), stdoutMax: Int = 64 * 1024,
+                                       stderrMax: Int = 8 * 1024, killPastStdoutMax: Bool = false,
+                                       completion: @escaping @Sendable (Swift.Result<Result, SpawnError>) -> Void) {
+        DispatchQueue(label: "fuller.child-process").async {
+            completion(Swift.Result { () throws(SpawnError) in
+                try run(argv, environment: environment, timeout: timeout, killGrace: killGrace, stdoutMax: stdoutMax,
+                        stderrMax: stderrMax, killPastStdoutMax: killPastStdoutMax)
+            })
+        }
     }
 
     /// SIGTERM to the group, a grace to exit (still draining its output), then SIGKILL.
@@ -75,8 +105,8 @@ enum ChildProcess {
 
     /// posix_spawn with stdin on /dev/null, the given stdout and stderr, default signal
     /// dispositions, an empty signal mask, and a new process group (or a new session).
-    static func spawn(_ argv: [String], environment: [String: String], stdout: Int32, stderr: Int32,
-                      newSession: Bool) throws(SpawnError) -> pid_t {
+    public static func spawn(_ argv: [String], environment: [String: String], stdout: Int32, stderr: Int32,
+                             newSession: Bool) throws(SpawnError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
