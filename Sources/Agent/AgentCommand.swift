@@ -52,6 +52,8 @@ enum AgentCommand {
                 return fail("--token-file: \(error.description)")
             }
             authenticator?.reloadOnHangup()
+        } else {
+            logger.warn("AUTHENTICATION IS OFF: no --token-file, so anyone who reaches the agent's API can read its /metrics and call any route it grows; give it the masters' peer token outside a private test network")
         }
         let docker = DockerClient(socketPath: args.string("docker-socket") ?? DockerClient.defaultSocketPath)
         let metadata: MetadataEndpoint

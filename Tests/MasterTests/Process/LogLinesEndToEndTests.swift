@@ -72,6 +72,7 @@ import TestSupport
         #expect(agent.status == 0)
         #expect(agent.stderr.contains("agent serving") && agent.stderr.contains(#""msg":"registered""#), "\(agent.stderr)")
         #expect(agent.stderr.contains("agent stopped"))
+        #expect(agent.stderr.contains("AUTHENTICATION IS OFF"), "an agent without --token-file says its API is open")
         #expect(Self.nonJSONLines(agent.stderr) == [])
     }
 }
