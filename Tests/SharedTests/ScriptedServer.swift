@@ -51,10 +51,16 @@ final class ScriptedServer: Sendable {
             }
         }
 
-        /// Blocks until the client closes its side (or 5 s pass).
-        func waitForClose() {
+        /// Blocks until the client closes its side (or `limit` passes: reads time out every 5 s,
+        /// and a slow machine may take longer than that to get every client going).
+        func waitForClose(limit: Duration = .seconds(30)) {
             var byte: UInt8 = 0
-            while recv(fd, &byte, 1, 0) > 0 {}
+            let end = ContinuousClock.now + limit
+            while ContinuousClock.now < end {
+                let count = recv(fd, &byte, 1, 0)
+                if count > 0 || (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) { continue }
+                return
+            }
         }
     }
 

@@ -29,10 +29,9 @@ final class RawHTTPClient {
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard rc == 0 else {
-            Glibc.close(fd)
-            throw Failure(description: "connect failed: errno \(errno)")
-        }
+        // The descriptor is closed by deinit, which runs when this init throws (every stored
+        // property is set by then); closing it here too would close whatever reused its number.
+        guard rc == 0 else { throw Failure(description: "connect failed: errno \(errno)") }
         var tv = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var one: Int32 = 1
