@@ -68,7 +68,9 @@ extension PeerTransport {
         guard let id = request.headers[Self.transferHeader].flatMap({ UInt64($0) }),
               let offset = request.headers[Self.offsetHeader].flatMap({ Int($0) }),
               let total = request.headers[Self.totalHeader].flatMap({ Int($0) }),
-              offset >= 0, total > 0, offset + request.body.count <= total, !request.body.isEmpty else {
+              // In an order that cannot overflow: the header values are the sender's to choose.
+              offset >= 0, total > 0, !request.body.isEmpty, request.body.count <= total,
+              offset <= total - request.body.count else {
             return APIError(.invalidArgument, "a chunk needs \(Self.transferHeader), \(Self.offsetHeader) and \(Self.totalHeader) that fit its body").response
         }
         guard total <= configuration.bulkBytesMax else {

@@ -17,7 +17,7 @@ public struct JobPolicy: Sendable, Equatable {
     }
 
     /// Where Docker's socket lives on the hosts Fuller supports.
-    public static let dockerSocketPaths = ["/var/run/docker.sock", "/run/docker.sock"]
+    public static let dockerSocketPaths = ["/var/run/docker.sock", "/run/docker.sock", "/run/containerd", "/var/run/containerd"]
 
     /// The first thing `spec` asks for that the policy refuses, as the field and why.
     public func refusal(_ spec: ContainerSpec) -> FieldError? {
@@ -37,12 +37,15 @@ public struct JobPolicy: Sendable, Equatable {
     }
 
     /// Whether `hostPath` is the socket, a directory above it, or any `docker.sock` (the socket
-    /// may live elsewhere). `hostPath` is already validated: absolute, no `..` segments.
+    /// may live elsewhere); containerd's socket directory, which gives the same control; or
+    /// anything under `/proc`, whose `/proc/PID/root` leads back to the host's whole tree.
+    /// `hostPath` is already validated: absolute, no `..` segments. Symlinks on the host are
+    /// not resolved here (the master cannot see the agent's filesystem).
     public static func exposesDockerSocket(_ hostPath: String) -> Bool {
         let path = Mount.normalized(hostPath)
-        if path.hasSuffix("/docker.sock") { return true }
+        if path.hasSuffix("/docker.sock") || path == "/proc" || path.hasPrefix("/proc/") { return true }
         return dockerSocketPaths.contains { socket in
-            socket == path || path == "/" || socket.hasPrefix(path + "/")
+            socket == path || path == "/" || socket.hasPrefix(path + "/") || path.hasPrefix(socket + "/")
         }
     }
 }

@@ -116,6 +116,7 @@ import TestSupport
         #expect(chunk(7, 4, [5, 6]).status == 409, "a gap")
         #expect(chunk(7, 2, [3, 4]).status == 409, "the transfer was abandoned")
         #expect(chunk(8, 0, [1, 2, 3, 4, 5, 6, 7]).status == 400, "a body past the total")
+        #expect(chunk(9, Int.max, [1], total: 10).status == 400, "an offset that would overflow is refused, not a crash")
         var limited = PeerTransport.Configuration()
         limited.bulkBytesMax = 10
         let small = try PeerTransport(selfId: "m2", peerURLs: [:], configuration: limited) { _, _, _ in }

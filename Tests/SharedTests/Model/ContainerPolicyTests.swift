@@ -74,7 +74,8 @@ import Testing
     }
 
     @Test(arguments: ["/var/run/docker.sock", "/run/docker.sock", "/var/run", "/run", "/var", "/", "/var//run/", "/run/./",
-                      "/home/me/docker.sock", "/var/run/docker.sock/"])
+                      "/home/me/docker.sock", "/var/run/docker.sock/", "/proc", "/proc/1/root", "/proc/1/root/run",
+                      "/run/containerd", "/run/containerd/containerd.sock", "/var/run/containerd/"])
     func theDockerSocketIsRefusedEvenWithHostMounts(hostPath: String) throws {
         let spec = try Self.decode(#","mounts":[{"hostPath":"/srv","containerPath":"/a"},{"hostPath":"\#(hostPath)","containerPath":"/b"}]"#)
         let refusal = JobPolicy(allowPrivileged: true, allowHostMounts: true).refusal(spec.container)
@@ -83,7 +84,7 @@ import Testing
         #expect(JobPolicy(allowHostMounts: true, allowDockerSocket: true).refusal(spec.container) == nil)
     }
 
-    @Test(arguments: ["/var/lib", "/runner", "/var/run2", "/srv/docker.socket"])
+    @Test(arguments: ["/var/lib", "/runner", "/var/run2", "/srv/docker.socket", "/processes", "/run/containerd2"])
     func pathsNearTheSocketButNotHoldingItPass(hostPath: String) {
         #expect(!JobPolicy.exposesDockerSocket(hostPath))
     }
