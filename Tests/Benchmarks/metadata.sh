@@ -27,14 +27,8 @@ master=$!
 "$bin/fuller-agent" --id "$id" --masters "http://127.0.0.1:$api" --data-dir "$dir/agent" --api 127.0.0.1:0 \
     --metadata "$gateway:0" --no-metadata-dnat --zone bench-1a --stop-grace 1s 2> "$dir/agent.log" &
 agent=$!
-cleanup() {
-    kill "$agent" "$master" 2>/dev/null || true
-    wait 2>/dev/null || true
-    ids=$(docker ps -aq --filter "label=fuller.agent=$id")
-    [ -z "$ids" ] || docker rm -f $ids > /dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+. Tests/Benchmarks/lib.sh
+trap 'stop_cluster "$agent" "$master"' EXIT
 fail() { echo "metadata.sh: $*" >&2; tail -n 20 "$dir/agent.log" >&2; exit 1; }
 
 for _ in $(seq 100); do grep -q '"metadata serving"' "$dir/agent.log" 2>/dev/null && break; sleep 0.1; done

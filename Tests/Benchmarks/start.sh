@@ -19,14 +19,8 @@ master=$!
 "$bin/fuller-agent" --id "$id" --masters http://127.0.0.1:4798 --data-dir "$dir/agent" --api 127.0.0.1:4797 \
     --metadata 127.0.0.1:4796 --cpu 64 --memory-mb 65536 --stop-grace 1s 2> "$dir/agent.log" &
 agent=$!
-cleanup() {
-    kill "$agent" "$master" 2>/dev/null || true
-    wait 2>/dev/null || true
-    ids=$(docker ps -aq --filter "label=fuller.agent=$id")
-    [ -z "$ids" ] || docker rm -f $ids > /dev/null
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+. Tests/Benchmarks/lib.sh
+trap 'stop_cluster "$agent" "$master"' EXIT
 ready=false
 for _ in $(seq 100); do
     curl -sf http://127.0.0.1:4798/v1/agents | grep -q '"state":"ready"' && { ready=true; break; }
