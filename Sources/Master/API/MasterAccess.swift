@@ -3,7 +3,7 @@ import Shared
 
 /// Who may call which master route: the one table for the client API and the one for the peer
 /// port. A route added without a rule here is admin-only, and `MasterAccessTests` fails until
-/// it gets one (and README's table says what it is).
+/// it gets one (and docs/security.md's table says what it is).
 enum MasterAccess {
     static let api = AccessPolicy([
         "GET /healthz": .open,

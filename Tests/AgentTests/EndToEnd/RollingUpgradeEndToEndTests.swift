@@ -7,7 +7,7 @@ import TestSupport
 import Model
 import Shared
 
-/// README's rolling upgrade, for real on loopback: three masters and an agent, all with tokens,
+/// docs/deployment.md's rolling upgrade, for real on loopback: three masters and an agent, all with tokens,
 /// a service running two containers, and a client submitting jobs the whole time. Each master
 /// is stopped with SIGTERM (a leader hands over first) and started again, one at a time; then
 /// the agent. Jobs keep being accepted (a redirect or a brief 503 is retried, with the same
