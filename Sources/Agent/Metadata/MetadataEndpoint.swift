@@ -100,7 +100,11 @@ final class MetadataEndpoint: Sendable {
             logger.info("no DNAT for 169.254.169.254: the endpoint listens on \(address), which containers cannot reach")
             return nil
         }
-        let rule = MetadataDNAT(destination: destination, iptables: iptables)
+        guard let interface = MetadataDNAT.interface(holding: address) else {
+            logger.warn("no DNAT for 169.254.169.254: no interface holds \(address), so the rule could not be scoped to the bridge")
+            return nil
+        }
+        let rule = MetadataDNAT(destination: destination, interface: interface, iptables: iptables)
         do {
             try rule.install()
             return rule
