@@ -35,10 +35,26 @@ enum DockerWire {
         w.field("Memory", config.memoryBytes)
         w.field("MemorySwap", config.memorySwapBytes)
         if config.privileged { w.field("Privileged", true) }
-        if !config.binds.isEmpty { w.key("Binds"); strings(config.binds, into: &w) }
+        if !config.mounts.isEmpty { w.key("Binds"); strings(config.mounts.map(bind), into: &w) }
+        if !config.capDrop.isEmpty { w.key("CapDrop"); strings(config.capDrop, into: &w) }
+        if config.noNewPrivileges { w.key("SecurityOpt"); strings(["no-new-privileges"], into: &w) }
+        if config.pidsMax > 0 { w.field("PidsLimit", config.pidsMax) }
+        if config.logFileBytesMax > 0 && config.logFilesMax > 0 {
+            w.key("LogConfig")
+            w.beginObject()
+            w.field("Type", "json-file")
+            w.key("Config")
+            stringMap(["max-size": String(config.logFileBytesMax), "max-file": String(config.logFilesMax)], into: &w)
+            w.endObject()
+        }
         w.endObject()
         w.endObject()
         return w.bytes
+    }
+
+    /// `host:container`, with `:ro` for a read-only mount.
+    static func bind(_ mount: Mount) -> String {
+        "\(mount.hostPath):\(mount.containerPath)" + (mount.readOnly ? ":ro" : "")
     }
 
     /// `GET /containers/{id}/json`.
