@@ -56,10 +56,11 @@ enum AgentCommand {
             logger.warn("AUTHENTICATION IS OFF: no --token-file, so anyone who reaches the agent's API can read its /metrics and call any route it grows; give it the masters' peer token outside a private test network")
         }
         let docker = DockerClient(socketPath: args.string("docker-socket") ?? DockerClient.defaultSocketPath)
+        let metrics = AgentMetrics()
         let metadata: MetadataEndpoint
         do {
             metadata = try MetadataEndpoint.start(args, docker: docker, host: metadataHost(id: id, registration.attributes),
-                                                  logger: logger.with(["part": .string("metadata")]))
+                                                  logger: logger.with(["part": .string("metadata")]), metrics: metrics)
         } catch {
             return fail(error.description)
         }
@@ -72,7 +73,6 @@ enum AgentCommand {
             metadata.abandon()
             return fail(problem)
         }
-        let metrics = AgentMetrics()
         let executor = Executor(engine: MeasuredDockerEngine(engine: docker, metrics: metrics), configuration: executorConfiguration,
                                 logger: logger.with(["part": .string("executor")]), metrics: metrics, callerSink: metadata.service)
         let heartbeat = HeartbeatLoop(configuration: .init(registration: registration), connection: connection,

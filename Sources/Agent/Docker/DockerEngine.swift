@@ -140,6 +140,9 @@ struct ContainerDetails: Sendable, Equatable {
     var memorySwapBytes: Int64 = 0
     /// `Config.Hostname`: the container's host name (Docker's default is the short id).
     var hostname: String = ""
+    /// The MAC address of the interface that holds `ipAddress`, lower case; the metadata
+    /// endpoint checks a caller's link-layer address against it.
+    var macAddress: String?
 }
 
 /// One entry of `GET /containers/json`.

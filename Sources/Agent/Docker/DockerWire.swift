@@ -82,7 +82,20 @@ enum DockerWire {
             nanoCPUs: json["HostConfig"]?["NanoCpus"]?.int64Value ?? 0,
             memoryBytes: json["HostConfig"]?["Memory"]?.int64Value ?? 0,
             memorySwapBytes: json["HostConfig"]?["MemorySwap"]?.int64Value ?? 0,
-            hostname: json["Config"]?["Hostname"]?.stringValue ?? "")
+            hostname: json["Config"]?["Hostname"]?.stringValue ?? "",
+            macAddress: macAddress(json["NetworkSettings"], ip: ip))
+    }
+
+    /// `NetworkSettings.Networks.<net>.MacAddress` of the network that gave the container `ip`,
+    /// else the legacy top-level `NetworkSettings.MacAddress`; lower case, nil when none.
+    static func macAddress(_ settings: JSONValue?, ip: String?) -> String? {
+        var candidates: [String?] = []
+        if case .object(let networks)? = settings?["Networks"] {
+            let byName = networks.sorted { $0.0 < $1.0 }.map(\.1)
+            candidates += byName.filter { ip != nil && $0["IPAddress"]?.stringValue == ip }.map { $0["MacAddress"]?.stringValue }
+        }
+        candidates.append(settings?["MacAddress"]?.stringValue)
+        return candidates.compactMap { $0 }.first { !$0.isEmpty }?.lowercased()
     }
 
     /// One entry of `GET /containers/json`.

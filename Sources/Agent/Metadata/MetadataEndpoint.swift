@@ -48,7 +48,7 @@ final class MetadataEndpoint: Sendable {
 
     /// Resolves the address, listens, and installs the DNAT rule when asked to and possible.
     static func start(_ args: ParsedArguments, docker: DockerClient, host: MetadataHost,
-                      logger: Logger) throws(MetadataStartError) -> MetadataEndpoint {
+                      logger: Logger, metrics: AgentMetrics) throws(MetadataStartError) -> MetadataEndpoint {
         let text = args.string("metadata") ?? "bridge:4711"
         guard let (name, port) = AgentCommand.hostPort(text) else { throw .address("--metadata: expected HOST:PORT, got \(text)") }
         let address = name == "bridge" ? try bridgeGateway(docker) : name
@@ -61,7 +61,7 @@ final class MetadataEndpoint: Sendable {
         }
         var metadataHost = host
         if let region = args.string("region") { metadataHost.region = region }
-        let service = MetadataService(configuration: .init(host: metadataHost, credentials: credentials), logger: logger)
+        let service = MetadataService(configuration: .init(host: metadataHost, credentials: credentials), logger: logger, metrics: metrics)
         var configuration = HTTPServer.Configuration(host: address, port: port)
         configuration.maxConnections = 4_096
         configuration.maxBodyBytes = 4 * 1024
