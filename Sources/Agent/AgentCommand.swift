@@ -29,7 +29,7 @@ enum AgentCommand {
         Flag("stop-grace", .duration, default: .duration(.seconds(10)), help: "SIGTERM-to-SIGKILL grace when stopping a task."),
         Flag("token", .string, help: "The agent-role token presented to the masters (better: FULLER_TOKEN, which ps does not show).", valueName: "TOKEN"),
         Flag("token-file", .string, help: "Tokens the agent's API accepts (the masters' peer tokens), ROLE NAME TOKEN per line; reloaded on SIGHUP. Without it the API is open.", valueName: "PATH"),
-    ] + MetadataEndpoint.flags
+    ] + MetadataEndpoint.flags + ContainerOptions.flags
 
     static func run(_ args: ParsedArguments) -> Int32 {
         let id = args.string("id") ?? "a1"
@@ -56,10 +56,11 @@ enum AgentCommand {
             logger.warn("AUTHENTICATION IS OFF: no --token-file, so anyone who reaches the agent's API can read its /metrics and call any route it grows; give it the masters' peer token outside a private test network")
         }
         let docker = DockerClient(socketPath: args.string("docker-socket") ?? DockerClient.defaultSocketPath)
+        let metrics = AgentMetrics()
         let metadata: MetadataEndpoint
         do {
             metadata = try MetadataEndpoint.start(args, docker: docker, host: metadataHost(id: id, registration.attributes),
-                                                  logger: logger.with(["part": .string("metadata")]))
+                                                  logger: logger.with(["part": .string("metadata")]), metrics: metrics)
         } catch {
             return fail(error.description)
         }
@@ -68,7 +69,10 @@ enum AgentCommand {
         executorConfiguration.supervisor.metadataURL = metadata.containerURL
         executorConfiguration.supervisor.orphanGrace = args.duration("orphan-grace") ?? .seconds(60)
         executorConfiguration.supervisor.stopGraceSeconds = Int((args.duration("stop-grace") ?? .seconds(10)).wholeMilliseconds / 1000)
-        let metrics = AgentMetrics()
+        if let problem = ContainerOptions.apply(args, to: &executorConfiguration) {
+            metadata.abandon()
+            return fail(problem)
+        }
         let executor = Executor(engine: MeasuredDockerEngine(engine: docker, metrics: metrics), configuration: executorConfiguration,
                                 logger: logger.with(["part": .string("executor")]), metrics: metrics, callerSink: metadata.service)
         let heartbeat = HeartbeatLoop(configuration: .init(registration: registration), connection: connection,

@@ -17,9 +17,11 @@ import Shared
         let config = Supervisor.createConfig(for: Self.assignment, metadataURL: "http://m", agentId: "a1")
         #expect(config.env["A"] == "1" && config.env["TOKEN"] == "s3cret-value")
         #expect(config.privileged)
-        #expect(config.binds == ["/srv/in:/in:ro", "/srv/out:/out"])
+        #expect(config.mounts == Self.assignment.container.mounts)
         let body = String(decoding: DockerWire.createBody(config), as: UTF8.self)
         #expect(body.contains(#""Privileged":true"#) && body.contains(#""Binds":["/srv/in:/in:ro","/srv/out:/out"]"#), "\(body)")
+        #expect(!body.contains("CapDrop") && !body.contains("no-new-privileges"), "a privileged container holds every capability")
+        #expect(body.contains(#""PidsLimit":1024"#), "\(body)")
     }
 
     @Test func anOrdinaryTaskAsksForNeither() {
@@ -28,5 +30,30 @@ import Shared
         let body = String(decoding: DockerWire.createBody(Supervisor.createConfig(for: plain, metadataURL: "http://m", agentId: "a1")),
                           as: UTF8.self)
         #expect(!body.contains("Privileged") && !body.contains("Binds"))
+    }
+
+    @Test func everyTaskContainerDropsNetRawAndBoundsItsPidsAndLogs() {
+        var plain = Self.assignment
+        plain.container = ContainerSpec(image: "img", resources: Resources(cpu: 1, memoryMB: 64))
+        let body = String(decoding: DockerWire.createBody(Supervisor.createConfig(for: plain, metadataURL: "http://m", agentId: "a1")),
+                          as: UTF8.self)
+        #expect(body.contains(#""CapDrop":["NET_RAW"]"#) && body.contains(#""SecurityOpt":["no-new-privileges"]"#), "\(body)")
+        #expect(body.contains(#""PidsLimit":1024"#), "\(body)")
+        #expect(body.contains(#""LogConfig":{"Type":"json-file","Config":{"max-file":"3","max-size":"10485760"}}"#), "\(body)")
+    }
+
+    @Test func theAgentsFlagsSetTheBounds() {
+        var hardening = Supervisor.Hardening()
+        hardening.capDrop = []
+        hardening.noNewPrivileges = false
+        hardening.pidsMax = 64
+        hardening.logFileBytesMax = 1_048_576
+        hardening.logFilesMax = 2
+        var plain = Self.assignment
+        plain.container = ContainerSpec(image: "img", resources: Resources(cpu: 1, memoryMB: 64))
+        let config = Supervisor.createConfig(for: plain, metadataURL: "http://m", agentId: "a1", hardening: hardening)
+        let body = String(decoding: DockerWire.createBody(config), as: UTF8.self)
+        #expect(!body.contains("CapDrop") && !body.contains("SecurityOpt") && body.contains(#""PidsLimit":64"#), "\(body)")
+        #expect(body.contains(#""Config":{"max-file":"2","max-size":"1048576"}"#), "\(body)")
     }
 }

@@ -44,6 +44,19 @@ import Testing
             nanoCPUs: 1_000_000_000, memoryBytes: 1_048_576, memorySwapBytes: -1, hostname: "0123456789ab"))
     }
 
+    @Test func theMACIsTheOneOfTheNetworkHoldingTheIP() throws {
+        let json = try JSONParser.parse(#"""
+            {"Id":"abc","NetworkSettings":{"IPAddress":"172.17.0.5","MacAddress":"",
+             "Networks":{"a-other":{"IPAddress":"10.9.0.2","MacAddress":"02:42:0a:09:00:02"},
+                         "bridge":{"IPAddress":"172.17.0.5","MacAddress":"02:42:AC:11:00:05"}}}}
+            """#)
+        #expect(DockerWire.containerDetails(json).macAddress == "02:42:ac:11:00:05")
+        let legacy = try JSONParser.parse(#"{"NetworkSettings":{"IPAddress":"172.17.0.5","MacAddress":"02:42:ac:11:00:05","Networks":{}}}"#)
+        #expect(DockerWire.containerDetails(legacy).macAddress == "02:42:ac:11:00:05")
+        let none = try JSONParser.parse(#"{"NetworkSettings":{"IPAddress":"","MacAddress":""}}"#)
+        #expect(DockerWire.containerDetails(none).macAddress == nil)
+    }
+
     @Test func eventLine() throws {
         let json = try JSONParser.parse(#"""
             {"status":"die","id":"abc","from":"img","Type":"container","Action":"die",

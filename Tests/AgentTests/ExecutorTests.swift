@@ -42,6 +42,26 @@ import Shared
         }
     }
 
+    /// A master (or an assignment forged in its name) asks for what this agent's operator forbade.
+    @Test func anAssignmentThisAgentsPolicyRefusesNeverRuns() async throws {
+        let engine = FakeDockerEngine()
+        let executor = Self.executor(engine)
+        var privileged = Assignments.task("t1")
+        privileged.container.privileged = true
+        var mounted = Assignments.task("t2", index: 1)
+        mounted.container.mounts = [Mount(hostPath: "/etc", containerPath: "/host-etc")]
+        try await Self.running(executor) {
+            #expect(await eventually { executor.state.withLock { $0.supervisor.listed } })
+            executor.apply(Assignments.answer([privileged, mounted]), requestSequence: 1)
+            #expect(await eventually { executor.heartbeat(sequence: 2, waitMilliseconds: 0).reports.filter { $0.state == .finished }.count == 2 })
+            let reports = executor.heartbeat(sequence: 3, waitMilliseconds: 0).reports
+            #expect(reports.allSatisfy { $0.reason == .invalidRequest }, "\(reports)")
+            #expect(reports[0].message?.contains("container.privileged") == true && reports[1].message?.contains("container.mounts[0].hostPath") == true,
+                    "\(reports)")
+            #expect(engine.createCount == 0)
+        }
+    }
+
     @Test func anExitIsReportedFromTheEventStreamAlone() async throws {
         let engine = FakeDockerEngine()
         let executor = Self.executor(engine)  // no periodic list or tick within the test

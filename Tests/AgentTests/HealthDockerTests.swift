@@ -42,18 +42,21 @@ import Shared
         }
     }
 
-    @Test func aContainerRemovedBehindTheAgentsBackIsRecreatedAndAStrangerIsStopped() async throws {
+    @Test func aContainerRemovedBehindTheAgentsBackFailsItsAttemptAndAStrangerIsStopped() async throws {
         try await Self.withExecutor(orphanGrace: .seconds(1)) { executor, agentId in
             guard let docker = executor.engine as? DockerClient else { return }
             let taskId = "\(agentId)-t1"
-            executor.apply(Assignments.answer([Self.task(taskId, command: ["sleep", "60"], check: nil)]), requestSequence: 1)
-            #expect(await eventually(.seconds(20)) { Self.report(executor, taskId)?.state == .started })
+            let keeper = "\(agentId)-t2"
+            let tasks = [Self.task(taskId, command: ["sleep", "60"], check: nil), Self.task(keeper, command: ["sleep", "60"], check: nil)]
+            executor.apply(Assignments.answer(tasks), requestSequence: 1)
+            #expect(await eventually(.seconds(20)) { Self.report(executor, taskId)?.state == .started && Self.report(executor, keeper)?.state == .started })
             let first = try #require(Self.report(executor, taskId)?.containerId)
             try await docker.removeContainer(first, force: true)  // `docker rm -f`
-            #expect(await eventually(.seconds(20)) {
-                let report = Self.report(executor, taskId)
-                return report?.state == .started && report?.containerId != nil && report?.containerId != first
-            })
+            #expect(await eventually(.seconds(20)) { Self.report(executor, taskId)?.state == .finished })
+            let report = try #require(Self.report(executor, taskId))
+            #expect(report.reason == .crashed && report.containerId == first, "\(report)")
+            let own = try await docker.listContainers(labels: ["fuller.agent": agentId, "fuller.task": taskId], all: true)
+            #expect(own.isEmpty, "no second container under the same attempt")
             // A labelled container of this agent that no task of the master's owns.
             var config = ContainerCreateConfig(image: DockerTestEnvironment.image, command: ["sleep", "60"])
             config.labels = ["fuller.managed": "true", "fuller.agent": agentId, "fuller.task": "\(agentId)-stranger"]
@@ -68,7 +71,7 @@ import Shared
             }
             #expect(gone)
             #expect(await Self.status(docker, stranger) == nil)
-            #expect(Self.report(executor, taskId)?.state == .started, "the task's own container is left alone")
+            #expect(Self.report(executor, keeper)?.state == .started, "a task's own container is left alone")
         }
     }
 

@@ -84,7 +84,8 @@ import Shared
         #expect(h.report("t1")?.state == .finished && h.report("t1")?.health == nil)
     }
 
-    @Test func aNewContainerStartsItsHealthAfresh() throws {
+    /// Its container gone, the attempt ends; no health outlives the container it was measured on.
+    @Test func anUnhealthyContainerRemovedOutOfBandEndsItsAttemptWithoutHealth() throws {
         var h = SupervisorHarness()
         h.start()
         h.heartbeat(Assignments.answer([Self.task("t1", Self.http)]))
@@ -97,7 +98,8 @@ import Shared
         #expect(h.report("t1")?.health == "unhealthy")
         h.docker.containers[first] = nil
         h.run(h.supervisor.containerGone(first, now: h.now))
-        let second = try #require(h.docker.id(ofTask: "t1"))
-        #expect(second != first && h.report("t1")?.health == "healthy")
+        let report = try #require(h.report("t1"))
+        #expect(report.state == .finished && report.reason == .crashed && report.health == nil, "\(report)")
+        #expect(h.docker.id(ofTask: "t1") == nil && h.creates == 1)
     }
 }

@@ -234,22 +234,6 @@ import Shared
         #expect(h.report("t1")?.state == .started)
     }
 
-    @Test func aVanishedContainerIsCreatedAgain() throws {
-        var h = SupervisorHarness()
-        h.start()
-        let task = Assignments.task("t1")
-        h.heartbeat(Assignments.answer([task]))
-        let first = try #require(h.docker.id(ofTask: "t1"))
-        h.docker.containers[first] = nil
-        h.run(h.supervisor.containerGone(first, now: h.now))
-        let second = try #require(h.docker.id(ofTask: "t1"))
-        #expect(second != first && h.report("t1")?.containerId == second)
-        // A periodic list repairs the same drift when no event came.
-        h.docker.containers[second] = nil
-        h.run(h.list())
-        #expect(h.docker.containers.count == 1 && h.creates == 3)
-    }
-
     @Test func reportsAreResentUntilTheTaskLeaves() throws {
         var h = SupervisorHarness()
         h.start()

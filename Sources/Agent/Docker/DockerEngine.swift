@@ -1,3 +1,4 @@
+import Model
 /// What the agent needs from a container engine: the Docker Engine API calls it makes, as a
 /// protocol so the supervisor's shell can be tested against a fake and run against
 /// `DockerClient` (the Engine API over `/var/run/docker.sock`).
@@ -85,8 +86,19 @@ struct ContainerCreateConfig: Sendable, Equatable {
     var healthcheck: ContainerHealthcheck?
     /// `HostConfig.Privileged`.
     var privileged = false
-    /// `HostConfig.Binds`: `host:container` or `host:container:ro`.
-    var binds: [String] = []
+    /// Host paths bound into the container, written as `HostConfig.Binds` (`host:container[:ro]`).
+    /// The executor resolves each `hostPath` (`AgentPolicy`) before the create is sent.
+    var mounts: [Mount] = []
+    /// `HostConfig.CapDrop`: capabilities taken from Docker's default set (`NET_RAW`).
+    var capDrop: [String] = []
+    /// `HostConfig.SecurityOpt` `no-new-privileges`: setuid binaries gain nothing.
+    var noNewPrivileges = false
+    /// `HostConfig.PidsLimit`; 0 leaves Docker's default (no limit).
+    var pidsMax: Int64 = 0
+    /// `HostConfig.LogConfig` json-file rotation (`max-size` in bytes, `max-file`); 0 leaves
+    /// the daemon's default logging.
+    var logFileBytesMax: Int64 = 0
+    var logFilesMax = 0
 }
 
 struct ContainerHealthcheck: Sendable, Equatable {
@@ -128,6 +140,9 @@ struct ContainerDetails: Sendable, Equatable {
     var memorySwapBytes: Int64 = 0
     /// `Config.Hostname`: the container's host name (Docker's default is the short id).
     var hostname: String = ""
+    /// The MAC address of the interface that holds `ipAddress`, lower case; the metadata
+    /// endpoint checks a caller's link-layer address against it.
+    var macAddress: String?
 }
 
 /// One entry of `GET /containers/json`.

@@ -35,10 +35,26 @@ enum DockerWire {
         w.field("Memory", config.memoryBytes)
         w.field("MemorySwap", config.memorySwapBytes)
         if config.privileged { w.field("Privileged", true) }
-        if !config.binds.isEmpty { w.key("Binds"); strings(config.binds, into: &w) }
+        if !config.mounts.isEmpty { w.key("Binds"); strings(config.mounts.map(bind), into: &w) }
+        if !config.capDrop.isEmpty { w.key("CapDrop"); strings(config.capDrop, into: &w) }
+        if config.noNewPrivileges { w.key("SecurityOpt"); strings(["no-new-privileges"], into: &w) }
+        if config.pidsMax > 0 { w.field("PidsLimit", config.pidsMax) }
+        if config.logFileBytesMax > 0 && config.logFilesMax > 0 {
+            w.key("LogConfig")
+            w.beginObject()
+            w.field("Type", "json-file")
+            w.key("Config")
+            stringMap(["max-size": String(config.logFileBytesMax), "max-file": String(config.logFilesMax)], into: &w)
+            w.endObject()
+        }
         w.endObject()
         w.endObject()
         return w.bytes
+    }
+
+    /// `host:container`, with `:ro` for a read-only mount.
+    static func bind(_ mount: Mount) -> String {
+        "\(mount.hostPath):\(mount.containerPath)" + (mount.readOnly ? ":ro" : "")
     }
 
     /// `GET /containers/{id}/json`.
@@ -66,7 +82,20 @@ enum DockerWire {
             nanoCPUs: json["HostConfig"]?["NanoCpus"]?.int64Value ?? 0,
             memoryBytes: json["HostConfig"]?["Memory"]?.int64Value ?? 0,
             memorySwapBytes: json["HostConfig"]?["MemorySwap"]?.int64Value ?? 0,
-            hostname: json["Config"]?["Hostname"]?.stringValue ?? "")
+            hostname: json["Config"]?["Hostname"]?.stringValue ?? "",
+            macAddress: macAddress(json["NetworkSettings"], ip: ip))
+    }
+
+    /// `NetworkSettings.Networks.<net>.MacAddress` of the network that gave the container `ip`,
+    /// else the legacy top-level `NetworkSettings.MacAddress`; lower case, nil when none.
+    static func macAddress(_ settings: JSONValue?, ip: String?) -> String? {
+        var candidates: [String?] = []
+        if case .object(let networks)? = settings?["Networks"] {
+            let byName = networks.sorted { $0.0 < $1.0 }.map(\.1)
+            candidates += byName.filter { ip != nil && $0["IPAddress"]?.stringValue == ip }.map { $0["MacAddress"]?.stringValue }
+        }
+        candidates.append(settings?["MacAddress"]?.stringValue)
+        return candidates.compactMap { $0 }.first { !$0.isEmpty }?.lowercased()
     }
 
     /// One entry of `GET /containers/json`.

@@ -29,7 +29,15 @@ extension Executor {
             logger.info("pulling image", ["task": .string(taskId), "image": .string(image)])
             return .pulled(taskId: taskId, await call { () async throws(DockerError) in try await engine.pullImage(image) })
         case .create(let taskId, let name, let config):
-            return .created(taskId: taskId, await call { () async throws(DockerError) in try await engine.createContainer(name: name, config) })
+            let admitted: ContainerCreateConfig
+            switch configuration.policy.admit(config) {
+            case .success(let config): admitted = config
+            case .failure(let refusal):
+                logger.warn("task refused by this agent's policy", ["task": .string(taskId), "error": .string(refusal.description)])
+                // A 400 from the agent itself: the task ends `invalidRequest` and never runs.
+                return .created(taskId: taskId, .failure(.badRequest("refused by this agent's policy: \(refusal.description)")))
+            }
+            return .created(taskId: taskId, await call { () async throws(DockerError) in try await engine.createContainer(name: name, admitted) })
         case .start(let taskId, let id):
             return .started(taskId: taskId, containerId: id, await call { () async throws(DockerError) in try await engine.startContainer(id) })
         case .stop(let id, let grace):

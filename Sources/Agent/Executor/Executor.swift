@@ -43,6 +43,8 @@ final class Executor: Sendable {
         var recoveryInitial: Duration = .milliseconds(250)
         var recoveryMax: Duration = .seconds(10)
         var supervisor = Supervisor.Configuration()
+        /// What this agent's operator allows task containers (checked before every create).
+        var policy = AgentPolicy()
 
         init() {}
     }

@@ -3,21 +3,43 @@ import Foundation
 import Glibc
 
 /// The iptables rule that sends containers' `169.254.169.254:80` (EC2's metadata address) to
-/// the endpoint: `-t nat PREROUTING -d 169.254.169.254/32 -p tcp --dport 80 -j DNAT
+/// the endpoint: `-t nat PREROUTING -i BRIDGE -d 169.254.169.254/32 -p tcp --dport 80 -j DNAT
 /// --to-destination HOST:PORT`.
 ///
-/// Installed idempotently (checked with `-C` first), at the top of the chain so that this
-/// agent's rule wins over any stale one of a different destination, and removed at stop. It
-/// needs root and the `iptables` command; without them the agent serves on its own address only.
+/// Scoped to the interface that holds the endpoint's address (the agent's bridge), so that on a
+/// host with several agents, or other bridges, each agent's containers reach their own agent
+/// and no other traffic is redirected. Installed idempotently (checked with `-C` first), at the
+/// top of the chain so that this agent's rule wins over any stale one of a different
+/// destination, and removed at stop. It needs root and the `iptables` command; without them the
+/// agent serves on its own address only.
 struct MetadataDNAT: Sendable, Equatable {
     static let address = "169.254.169.254"
     /// `HOST:PORT` of the endpoint.
     let destination: String
+    /// The interface whose incoming packets the rule redirects (`docker0`).
+    let interface: String
     let iptables: String
 
     /// The rule's match and target, after the chain name.
     var rule: [String] {
-        ["-d", "\(Self.address)/32", "-p", "tcp", "--dport", "80", "-j", "DNAT", "--to-destination", destination]
+        ["-i", interface, "-d", "\(Self.address)/32", "-p", "tcp", "--dport", "80", "-j", "DNAT", "--to-destination", destination]
+    }
+
+    /// The name of the interface that holds IPv4 `address` (the bridge whose gateway it is), or nil.
+    static func interface(holding address: String) -> String? {
+        var target = in_addr()
+        guard inet_pton(AF_INET, address, &target) == 1 else { return nil }
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return nil }
+        defer { freeifaddrs(list) }
+        var cursor: UnsafeMutablePointer<ifaddrs>? = first
+        while let entry = cursor {
+            defer { cursor = entry.pointee.ifa_next }
+            guard let socketAddress = entry.pointee.ifa_addr, socketAddress.pointee.sa_family == sa_family_t(AF_INET) else { continue }
+            let ipv4 = socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+            if ipv4.s_addr == target.s_addr { return String(cString: entry.pointee.ifa_name) }
+        }
+        return nil
     }
 
     /// `-w 5` waits up to 5 s for the xtables lock (Docker edits the tables too).

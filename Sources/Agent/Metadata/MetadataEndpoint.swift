@@ -48,7 +48,7 @@ final class MetadataEndpoint: Sendable {
 
     /// Resolves the address, listens, and installs the DNAT rule when asked to and possible.
     static func start(_ args: ParsedArguments, docker: DockerClient, host: MetadataHost,
-                      logger: Logger) throws(MetadataStartError) -> MetadataEndpoint {
+                      logger: Logger, metrics: AgentMetrics) throws(MetadataStartError) -> MetadataEndpoint {
         let text = args.string("metadata") ?? "bridge:4711"
         guard let (name, port) = AgentCommand.hostPort(text) else { throw .address("--metadata: expected HOST:PORT, got \(text)") }
         let address = name == "bridge" ? try bridgeGateway(docker) : name
@@ -61,7 +61,7 @@ final class MetadataEndpoint: Sendable {
         }
         var metadataHost = host
         if let region = args.string("region") { metadataHost.region = region }
-        let service = MetadataService(configuration: .init(host: metadataHost, credentials: credentials), logger: logger)
+        let service = MetadataService(configuration: .init(host: metadataHost, credentials: credentials), logger: logger, metrics: metrics)
         var configuration = HTTPServer.Configuration(host: address, port: port)
         configuration.maxConnections = 4_096
         configuration.maxBodyBytes = 4 * 1024
@@ -100,7 +100,11 @@ final class MetadataEndpoint: Sendable {
             logger.info("no DNAT for 169.254.169.254: the endpoint listens on \(address), which containers cannot reach")
             return nil
         }
-        let rule = MetadataDNAT(destination: destination, iptables: iptables)
+        guard let interface = MetadataDNAT.interface(holding: address) else {
+            logger.warn("no DNAT for 169.254.169.254: no interface holds \(address), so the rule could not be scoped to the bridge")
+            return nil
+        }
+        let rule = MetadataDNAT(destination: destination, interface: interface, iptables: iptables)
         do {
             try rule.install()
             return rule

@@ -15,6 +15,10 @@ import Synchronization
 /// is still on its way). So while some task is starting without a known address, a request
 /// from an unknown address is held (at most `heldMax` of them) until the callers change and
 /// its address is known, or `unknownCallerWait` passes: then 403.
+///
+/// A caller whose container has a MAC address is answered only when the host's neighbour entry
+/// for its source IP shows that MAC (`NeighbourTable`): otherwise 403, counted in
+/// `fuller_agent_metadata_link_mismatches_total`.
 final class MetadataService: HTTPHandler, CallerSink {
     struct Configuration: Sendable {
         var host: MetadataHost
@@ -25,6 +29,8 @@ final class MetadataService: HTTPHandler, CallerSink {
         var tokensPerTaskMax = 128
         var unknownCallerWait: Duration = .seconds(1)
         var heldMax = 1_024
+        /// The host's neighbour entries for an IP, as MAC addresses (`NeighbourTable.lookUp`).
+        var neighbours: @Sendable (String) -> [String] = NeighbourTable.lookUp
     }
 
     /// Requests from unknown addresses waiting for a starting task's address.
@@ -40,6 +46,7 @@ final class MetadataService: HTTPHandler, CallerSink {
 
     let configuration: Configuration
     let logger: Logger
+    let metrics: AgentMetrics
     private let responder: Mutex<MetadataResponder>
     /// Requests waiting for a provider run, by task id.
     private let fetching = Mutex<[String: [(MetadataQuery, Respond)]]>([:])
@@ -49,13 +56,14 @@ final class MetadataService: HTTPHandler, CallerSink {
     /// hold a refusal past its wait.
     private let heldTimers = DispatchQueue(label: "fuller.metadata.held")
 
-    init(configuration: Configuration, logger: Logger = Logger(component: "metadata")) {
+    init(configuration: Configuration, logger: Logger = Logger(component: "metadata"), metrics: AgentMetrics = AgentMetrics()) {
         var host = configuration.host
         host.credentialsProvider = configuration.credentials != nil
         var configuration = configuration
         configuration.host = host
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
         responder = Mutex(MetadataResponder(host: host, tokensPerTaskMax: configuration.tokensPerTaskMax))
     }
 
@@ -89,6 +97,7 @@ final class MetadataService: HTTPHandler, CallerSink {
     }
 
     private func answer(_ query: MetadataQuery, respond: @escaping Respond, fetched: Bool, mayHold: Bool) {
+        if let refusal = linkRefusal(query) { return respond(refusal) }
         let now = origin.duration(to: .now)
         let outcome = responder.withLock { $0.answer(query, now: now, wallNow: .now(), newToken: Self.newToken) }
         switch outcome {
@@ -126,6 +135,19 @@ final class MetadataService: HTTPHandler, CallerSink {
                 }
             }
         }
+    }
+
+    /// A 403 when the caller's IP belongs to a container with a MAC address and the host's
+    /// neighbour entry for that IP shows another (or none): someone else took the address.
+    private func linkRefusal(_ query: MetadataQuery) -> HTTPResponse? {
+        guard let ip = query.callerIP.map(String.init),
+              let expected = responder.withLock({ $0.callers[ip]?.identity.macAddress }) else { return nil }
+        let seen = configuration.neighbours(ip)
+        if NeighbourTable.isGenuine(expected: expected, seen: seen) { return nil }
+        metrics.metadataLinkMismatches.increment()
+        logger.warn("metadata request refused: the caller's link-layer address is not its container's",
+                    ["ip": .string(ip), "expected": .string(expected), "seen": .string(seen.joined(separator: ","))])
+        return MetadataResponder.error(.permissionDenied, "the caller's link-layer address is not that of the container holding \(ip)")
     }
 
     /// Holds a request from an unknown address while a task is starting; else 403 at once.

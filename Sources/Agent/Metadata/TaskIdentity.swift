@@ -18,6 +18,9 @@ struct TaskIdentity: Sendable, Equatable {
     var startedAt: String?
     /// The job's `container.metadata.requireTokens`.
     var requireTokens: Bool
+    /// The container's MAC address (lower case) when Docker gave one: a request from `ip` is
+    /// answered only if the host's neighbour entry for `ip` carries this address.
+    var macAddress: String? = nil
 }
 
 /// What the metadata endpoint says about the agent itself, the same for every caller.

@@ -17,6 +17,8 @@ final class AgentMetrics: Sendable {
     let healthCheckSeconds: Histogram
     /// Actions the supervisor asked for, by kind: what reconciliation did.
     let reconcileActions: CounterFamily
+    /// Metadata requests refused because the caller's MAC is not its container's.
+    let metadataLinkMismatches: Counter
     /// When a master last answered a heartbeat (`fuller_agent_heartbeat_answer_age_seconds`).
     private let lastAnswer = Mutex<ContinuousClock.Instant?>(nil)
 
@@ -38,6 +40,8 @@ final class AgentMetrics: Sendable {
         reconcileActions = registry.counter("fuller_agent_reconcile_actions_total",
                                             help: "Actions taken to bring containers to the desired state, by kind.",
                                             labels: ["kind"])
+        metadataLinkMismatches = registry.counter("fuller_agent_metadata_link_mismatches_total",
+                                                  help: "Metadata requests refused because the host's neighbour entry for the source IP shows another MAC than the container's.")
         registry.gaugeFunction("fuller_agent_heartbeat_answer_age_seconds",
                                help: "Seconds since a master last answered a heartbeat (absent before the first).") {
             [weak self] in

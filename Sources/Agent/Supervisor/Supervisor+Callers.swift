@@ -21,7 +21,8 @@ extension Supervisor {
                                     attempt: assignment.attempt, containerId: containerId, ip: ip,
                                     hostname: details.hostname, image: assignment.container.image,
                                     resources: assignment.container.resources, startedAt: details.startedAt,
-                                    requireTokens: assignment.container.metadata.requireTokens)
+                                    requireTokens: assignment.container.metadata.requireTokens,
+                                    macAddress: details.macAddress)
         }
         for ip in ambiguous { byIP[ip] = nil }
         return byIP.values.sorted { $0.taskId < $1.taskId }

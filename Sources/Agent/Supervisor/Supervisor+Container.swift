@@ -8,7 +8,25 @@ extension Supervisor {
     /// The container for `assignment`: the spec's image, command, entrypoint, env and secretEnv, Fuller's
     /// labels, the `FULLER_*` variables (which win over the spec's own), and resource limits
     /// (`NanoCpus` from cores; `Memory` with `MemorySwap` equal to it, so no swap).
-    static func createConfig(for assignment: TaskAssignment, metadataURL: String, agentId: String) -> ContainerCreateConfig {
+    /// What every task container gets beyond its spec (the agent's flags; docs/security.md):
+    /// least privilege, and bounds on processes and on the log Docker keeps.
+    struct Hardening: Sendable, Equatable {
+        /// Dropped from Docker's default capabilities. Without `NET_RAW` a container cannot
+        /// send forged ARP or IP packets (which would let it pose as a neighbour to the
+        /// metadata endpoint), nor open raw sockets (`ping`).
+        var capDrop = ["NET_RAW"]
+        var noNewPrivileges = true
+        /// Processes and threads in the container at most (`HostConfig.PidsLimit`).
+        var pidsMax: Int64 = 1_024
+        /// json-file rotation: one file's size at most, and files kept.
+        var logFileBytesMax: Int64 = 10 * 1024 * 1024
+        var logFilesMax = 3
+
+        init() {}
+    }
+
+    static func createConfig(for assignment: TaskAssignment, metadataURL: String, agentId: String,
+                             hardening: Hardening = Hardening()) -> ContainerCreateConfig {
         let spec = assignment.container
         var env = spec.env.merging(spec.secretEnv) { _, secret in secret }
         env["FULLER_TASK_ID"] = assignment.taskId
@@ -27,9 +45,19 @@ extension Supervisor {
         config.memoryBytes = memoryBytes
         config.memorySwapBytes = memoryBytes
         config.healthcheck = spec.healthCheck.map(healthcheck)
-        // The masters' policy admitted these at submit (`JobPolicy`).
+        // The masters' policy admitted these at submit (`JobPolicy`); the executor checks them
+        // again against this agent's own (`AgentPolicy`) before the create goes out.
         config.privileged = spec.privileged
-        config.binds = spec.mounts.map { "\($0.hostPath):\($0.containerPath)" + ($0.readOnly ? ":ro" : "") }
+        config.mounts = spec.mounts
+        // A privileged container holds every capability and the host's devices: dropping one
+        // would only mislead.
+        if !spec.privileged {
+            config.capDrop = hardening.capDrop
+            config.noNewPrivileges = hardening.noNewPrivileges
+        }
+        config.pidsMax = hardening.pidsMax
+        config.logFileBytesMax = hardening.logFileBytesMax
+        config.logFilesMax = hardening.logFilesMax
         return config
     }
 

@@ -125,7 +125,7 @@ extension Supervisor {
         updateTask(id) { $0.pending = .create }
         return .create(taskId: id, name: Self.containerName(id),
                        config: Self.createConfig(for: record.assignment, metadataURL: configuration.metadataURL,
-                                                       agentId: configuration.agentId))
+                                                       agentId: configuration.agentId, hardening: configuration.hardening))
     }
 
     private func runtimeLimitReached(_ record: TaskRecord, _ details: ContainerDetails, now: Timestamp) -> Bool {

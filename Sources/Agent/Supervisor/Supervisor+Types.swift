@@ -26,6 +26,8 @@ extension Supervisor {
         var tasksMax = 1_000
         /// Containers it tracks at most.
         var containersMax = 8_192
+        /// Capabilities, pids and log bounds of every task container.
+        var hardening = Hardening()
 
         init() {}
     }

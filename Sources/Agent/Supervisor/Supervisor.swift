@@ -15,6 +15,7 @@ import Shared
 ///     │  image missing: pull once, create again; pull fails ─────────────────────────► Finished/invalidRequest
 ///     │  create/start error ─────────────────────────────────────────────────────────► Finished/failed…
 ///  kill or runtime limit: running ──stop(SIGTERM, grace)──► exited ──► Finished/killed|runtimeLimitExceeded
+///  container removed behind the agent's back (`docker rm -f`) ───────────────────────► Finished/crashed
 ///  Finished is reported on every heartbeat until an answer to a heartbeat that carried it no
 ///  longer lists the task (the master took it): then, and only then, the container is removed.
 /// ```
@@ -206,14 +207,19 @@ struct Supervisor: Sendable {
         }
     }
 
-    /// Drops container `id` from the picture, and from its task (which then needs a container again
-    /// unless it finished).
+    /// Drops container `id` from the picture, and from its task. A task that owned it and had not
+    /// finished ends there (`crashed`, or `killed` when a kill was asked): its container was removed
+    /// behind the agent's back (`docker rm -f`), and running a second one under the same attempt
+    /// would hide that from the master, whose retry policy decides whether a new attempt runs.
     mutating func forget(containerId id: String) {
         guard let view = containers.removeValue(forKey: id) else { return }
-        if let taskId = view.taskId, tasks[taskId]?.containerId == id {
-            tasks[taskId]!.containerId = nil
-            if !tasks[taskId]!.owned && tasks[taskId]!.pending == nil { tasks[taskId] = nil }
+        guard let taskId = view.taskId, let record = tasks[taskId], record.containerId == id else { return }
+        if record.owned && record.final == nil {
+            finish(taskId, reason: record.killRequested ? .killed : .crashed, exitCode: nil,
+                   message: "its container \(id) was removed outside Fuller")
         }
+        tasks[taskId]!.containerId = nil
+        if !tasks[taskId]!.owned && tasks[taskId]!.pending == nil { tasks[taskId] = nil }
     }
 
     // MARK: Helpers for the extensions

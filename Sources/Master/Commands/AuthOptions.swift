@@ -9,7 +9,7 @@ import Shared
 enum AuthOptions {
     static let flags: [Flag] = [
         Flag("allow-privileged", .bool, help: "Let jobs run privileged containers (container.privileged)."),
-        Flag("allow-host-mounts", .bool, help: "Let jobs bind-mount host paths (container.mounts); the Docker socket stays refused."),
+        Flag("allow-host-mounts", .bool, help: "Let jobs bind-mount host paths (container.mounts); each agent still admits only paths under its own --host-mount-allow, and the Docker socket stays refused."),
         Flag("allow-docker-socket", .bool, help: "With --allow-host-mounts, let jobs mount the Docker socket or a directory holding it (root on the host)."),
         Flag("token-file", .string, help: "Bearer tokens callers must present, one per line: ROLE NAME TOKEN [expires=RFC3339]; reloaded on SIGHUP. Without it the API is open.", valueName: "PATH"),
     ]

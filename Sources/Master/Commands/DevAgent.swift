@@ -13,6 +13,8 @@ final class DevAgent: Sendable {
              help: "The local agent's container metadata endpoint (`bridge`: the Docker bridge's gateway).", valueName: "HOST:PORT"),
         Flag("docker-socket", .string, default: .string("/var/run/docker.sock"), help: "Docker Engine API socket.", valueName: "PATH"),
         Flag("agent", .bool, default: .bool(true), help: "Start the local agent (--no-agent: master only)."),
+        Flag("agent-host-mount-allow", .list, help: "Host path prefixes the local agent lets task containers mount (its --host-mount-allow).",
+             valueName: "PATHS"),
     ]
 
     private struct State {
@@ -48,9 +50,20 @@ final class DevAgent: Sendable {
             "--id", "dev-agent", "--masters", masterURL, "--data-dir", dataDirectory,
             "--api", args.string("agent-api") ?? "127.0.0.1:4710", "--metadata", args.string("metadata") ?? "bridge:4711",
             "--docker-socket", args.string("docker-socket") ?? "/var/run/docker.sock",
-        ], token: token, logger: logger)
+        ] + policyArguments(args), token: token, logger: logger)
         try agent.launch()
         return agent
+    }
+
+    /// The master's `--allow-privileged` and `--allow-docker-socket` hold for the local agent too
+    /// (it re-checks them on its own), and `--agent-host-mount-allow` becomes its allow-list.
+    static func policyArguments(_ args: ParsedArguments) -> [String] {
+        var arguments: [String] = []
+        if args.bool("allow-privileged") { arguments.append("--allow-privileged") }
+        if args.bool("allow-docker-socket") { arguments.append("--allow-docker-socket") }
+        let prefixes = args.list("agent-host-mount-allow")
+        if !prefixes.isEmpty { arguments += ["--host-mount-allow", prefixes.joined(separator: ",")] }
+        return arguments
     }
 
     private func launch() throws {

@@ -2,6 +2,12 @@
 /// `--allow-host-mounts`, `--allow-docker-socket`). Checked when a job is submitted; a job the
 /// policy refuses is answered 403 naming the field. Pure.
 ///
+/// The masters cannot see an agent's filesystem, so this is the cluster-wide gate only: each
+/// agent checks every assignment again against its own flags (`AgentPolicy` in the agent:
+/// `--allow-privileged`, `--allow-docker-socket`, and host mounts only under its
+/// `--host-mount-allow` prefixes, resolved with `realpath`), and a task it refuses ends
+/// `invalidRequest` without running. See docs/security.md.
+///
 /// The Docker socket is refused even with host mounts allowed: a container holding it controls
 /// the host's Docker and so the host. So is any directory that contains it (`/`, `/var`, `/run`,
 /// `/var/run`).

@@ -7,7 +7,8 @@ import Model
 import Shared
 
 /// A job's host mount and secret variables through a real master, agent and Docker Engine, with
-/// the master's `--allow-host-mounts`; and the same job refused without it.
+/// the master's `--allow-host-mounts` and the agent's `--host-mount-allow`; the same job refused
+/// without the first, and a path outside the second failing on the agent without running.
 @Suite(.serialized) struct ContainerPolicyEndToEndTests {
     static let secret = "s3cret-\(UInt32.random(in: 0...UInt32.max))"
 
@@ -26,7 +27,7 @@ import Shared
         try "hello from the host\n".write(toFile: host.path + "/hello.txt", atomically: true, encoding: .utf8)
         // The expected value lives in the mounted directory, so the job's command does not hold it.
         try Self.secret.write(toFile: host.path + "/expected", atomically: true, encoding: .utf8)
-        try await EndToEndCluster.run(masterArguments: ["--allow-host-mounts"]) { cluster in
+        try await EndToEndCluster.run(agentArguments: ["--host-mount-allow", host.path], masterArguments: ["--allow-host-mounts"]) { cluster in
             let id = try await cluster.submit(Self.job(hostDirectory: host.path))
             let tasks = try await cluster.waitForTasks(id, count: 1, "Finished", timeout: .seconds(60)) { $0.isFinished }
             #expect(tasks[0].reason == "normal" && tasks[0].exitCode == 0, "\(tasks[0])")
@@ -36,6 +37,10 @@ import Shared
             #expect(!cluster.agent.recentLog.contains(Self.secret), "the secret is in the agent's log")
             let refused = try await cluster.api.send(.POST, "/v1/jobs", body: Array(Self.job(hostDirectory: "/var/run").utf8))
             #expect(refused.status == 403, "the directory holding the Docker socket")
+            // The masters admit /etc; the agent's own allow-list does not, so the task never runs.
+            let outside = try await cluster.submit(Self.job(hostDirectory: "/etc"))
+            let failed = try await cluster.waitForTasks(outside, count: 1, "Finished", timeout: .seconds(60)) { $0.isFinished }
+            #expect(failed[0].reason == "invalidRequest" && failed[0].message?.contains("--host-mount-allow") == true, "\(failed[0])")
         }
     }
 

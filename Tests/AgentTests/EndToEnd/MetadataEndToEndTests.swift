@@ -192,7 +192,8 @@ import Shared
         guard let gateway = try await docker.gateway() else { Issue.record("no bridge gateway"); return }
         try await EndToEndCluster.run(docker: docker, agentArguments: ["--metadata", "bridge:0"]) { cluster in
             let port = try #require(Self.metadataPort(cluster.agent.recentLog))
-            let rule = MetadataDNAT(destination: "\(gateway):\(port)", iptables: iptables)
+            let interface = try #require(MetadataDNAT.interface(holding: gateway))
+            let rule = MetadataDNAT(destination: "\(gateway):\(port)", interface: interface, iptables: iptables)
             #expect(rule.isInstalled(), "the rule for \(gateway):\(port) is missing:\n\(cluster.agent.recentLog.suffix(2_000))")
             let running = try await Self.running(cluster, try await cluster.submit(Jobs.service(Self.script, desired: 1)),
                                                  probeHost: MetadataDNAT.address, probePort: "80")

@@ -8,10 +8,10 @@ import Shared
     static let host = MetadataHost(agentId: "a1", zone: "us-east-1a", machineType: "m5.large", machineGroup: "general")
 
     static func identity(_ task: String = "t1", ip: String = "172.17.0.2", container: String = "c1",
-                         requireTokens: Bool = false) -> TaskIdentity {
+                         requireTokens: Bool = false, macAddress: String? = nil) -> TaskIdentity {
         TaskIdentity(taskId: task, jobId: "j1", index: 3, attempt: 1, containerId: container, ip: ip, hostname: "h-\(task)",
                      image: "busybox:1", resources: Resources(cpu: 0.5, memoryMB: 64), startedAt: "2026-11-25T19:00:00Z",
-                     requireTokens: requireTokens)
+                     requireTokens: requireTokens, macAddress: macAddress)
     }
 
     /// A responder with `identities` running, a clock at `now`, and tokens tok1, tok2, …

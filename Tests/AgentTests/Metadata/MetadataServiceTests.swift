@@ -4,6 +4,7 @@ import TestSupport
 @testable import Agent
 import Model
 import Shared
+import Synchronization
 
 /// The metadata service behind a live HTTP server on loopback, where the caller is 127.0.0.1,
 /// and the credentials provider as a real command.
@@ -27,6 +28,28 @@ import Shared
     static func service(credentials: CredentialsCommand? = nil) -> MetadataService {
         MetadataService(configuration: .init(host: MetadataResponderTests.host, credentials: credentials),
                         logger: Logger(component: "test", sink: CapturingLogSink()))
+    }
+
+    /// Another container took the caller's IP by forging ARP: the host's neighbour entry for the
+    /// IP shows the forger's MAC, not the one Docker gave the container holding it.
+    @Test func aCallerWhoseMACIsNotItsContainersIsRefusedAndCounted() async throws {
+        let neighbours = Mutex<[String]>(["02:42:ac:11:00:02"])
+        var configuration = MetadataService.Configuration(host: MetadataResponderTests.host)
+        configuration.neighbours = { ip in ip == "127.0.0.1" ? neighbours.withLock { $0 } : [] }
+        let metrics = AgentMetrics()
+        let service = MetadataService(configuration: configuration, logger: Logger(component: "test", sink: CapturingLogSink()),
+                                      metrics: metrics)
+        service.callersChanged([MetadataResponderTests.identity(ip: "127.0.0.1", macAddress: "02:42:ac:11:00:02")], starting: 0)
+        try await Self.serving(service) { client in
+            #expect(try await client.send(.GET, "/latest/meta-data/instance-id").status == 200)
+            neighbours.withLock { $0 = ["02:42:ac:11:00:07"] }
+            let spoofed = try await client.send(.GET, "/latest/meta-data/instance-id")
+            #expect(spoofed.status == 403 && String(decoding: spoofed.bodyBytes, as: UTF8.self).contains("link-layer"))
+            neighbours.withLock { $0 = [] }
+            #expect(try await client.send(.PUT, "/latest/api/token", headers: [MetadataResponder.ttlHeader: "60"]).status == 403)
+        }
+        #expect(metrics.metadataLinkMismatches.value == 2)
+        #expect(metrics.registry.exposition().contains("fuller_agent_metadata_link_mismatches_total 2"))
     }
 
     @Test func answersByTheSourceAddressOverHTTP() async throws {

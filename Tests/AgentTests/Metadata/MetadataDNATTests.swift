@@ -1,0 +1,74 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+@testable import Agent
+
+/// The `169.254.169.254` DNAT rule: scoped to the agent's bridge, so that two agents on one
+/// host (or any other interface) never share one rule. Real iptables runs in a network namespace
+/// the test creates and deletes.
+@Suite struct MetadataDNATTests {
+    @Test func theRuleMatchesOnlyPacketsArrivingOnTheBridge() {
+        let rule = MetadataDNAT(destination: "172.17.0.1:4711", interface: "docker0", iptables: "/usr/sbin/iptables")
+        #expect(rule.arguments("-I", position: "1") == [
+            "-w", "5", "-t", "nat", "-I", "PREROUTING", "1", "-i", "docker0", "-d", "169.254.169.254/32", "-p", "tcp",
+            "--dport", "80", "-j", "DNAT", "--to-destination", "172.17.0.1:4711",
+        ])
+    }
+
+    @Test func theInterfaceIsTheOneHoldingTheAddress() {
+        #expect(MetadataDNAT.interface(holding: "127.0.0.1") == "lo")
+        #expect(MetadataDNAT.interface(holding: "192.0.2.254") == nil, "TEST-NET-1 is on no interface")
+        #expect(MetadataDNAT.interface(holding: "not-an-address") == nil)
+    }
+
+    /// Two agents' rules, one per bridge, live side by side; each install is idempotent and each
+    /// removal takes its own rule only.
+    @Test(.timeLimit(.minutes(1)))
+    func twoAgentsRulesCoexistInARealTable() throws {
+        guard getuid() == 0, let iptables = MetadataDNAT.findIPTables(), FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") else {
+            print("⚠️  SKIPPED: the iptables test needs root, iptables and ip")
+            return
+        }
+        let namespace = "fuller-dnat-\(UInt32.random(in: 0...UInt32.max))"
+        let directory = try TemporaryDirectory()
+        defer {
+            _ = MetadataDNAT.run("/usr/sbin/ip", ["netns", "delete", namespace])
+            directory.remove()
+        }
+        guard case .success(0) = MetadataDNAT.run("/usr/sbin/ip", ["netns", "add", namespace]) else {
+            Issue.record("cannot create network namespace \(namespace)")
+            return
+        }
+        // iptables as the agent runs it, but inside the namespace.
+        let wrapper = directory.path + "/iptables"
+        try "#!/bin/sh\nexec /usr/sbin/ip netns exec \(namespace) \(iptables) \"$@\"\n".write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        let first = MetadataDNAT(destination: "172.17.0.1:4711", interface: "docker0", iptables: wrapper)
+        let second = MetadataDNAT(destination: "172.18.0.1:4711", interface: "br-second", iptables: wrapper)
+        try first.install()
+        try first.install()
+        try second.install()
+        let rules = try Self.prerouting(wrapper)
+        #expect(rules.count == 2, "\(rules)")
+        #expect(rules.contains { $0.contains("-i docker0") && $0.contains("172.17.0.1:4711") }, "\(rules)")
+        #expect(rules.contains { $0.contains("-i br-second") && $0.contains("172.18.0.1:4711") }, "\(rules)")
+        first.remove()
+        #expect(!first.isInstalled() && second.isInstalled())
+        second.remove()
+        #expect(try Self.prerouting(wrapper).isEmpty)
+    }
+
+    /// `-A PREROUTING …` lines of the nat table.
+    static func prerouting(_ iptables: String) throws -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: iptables)
+        process.arguments = ["-w", "5", "-t", "nat", "-S", "PREROUTING"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init).filter { $0.hasPrefix("-A ") }
+    }
+}
