@@ -1,7 +1,7 @@
 import Model
 import Shared
 
-/// The agent's flags for what task containers may have and are held to (docs/security.md):
+/// The agent's flags for what task containers may have and are held to (docs/containers.md):
 /// its own policy (`AgentPolicy`), checked before every create whatever the masters admitted,
 /// and the hardening every task container gets (`Supervisor.Hardening`).
 enum ContainerOptions {

@@ -5,7 +5,7 @@ import Shared
 /// What this agent's operator lets task containers have (`--allow-privileged`,
 /// `--host-mount-allow`, `--allow-docker-socket`), checked on the agent before every create,
 /// whatever the masters admitted at submit (`JobPolicy`): a master, or an assignment forged in
-/// its name, cannot make an agent run what its operator forbade. See docs/security.md.
+/// its name, cannot make an agent run what its operator forbade. See docs/containers.md.
 ///
 /// Host mounts are an allow-list, not a deny-list: each `hostPath` is resolved (`realpath`:
 /// symlinks, `.` and `..`) and must lie under an allowed prefix, itself resolved, on a path

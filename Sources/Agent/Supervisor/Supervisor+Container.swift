@@ -8,7 +8,7 @@ extension Supervisor {
     /// The container for `assignment`: the spec's image, command, entrypoint, env and secretEnv, Fuller's
     /// labels, the `FULLER_*` variables (which win over the spec's own), and resource limits
     /// (`NanoCpus` from cores; `Memory` with `MemorySwap` equal to it, so no swap).
-    /// What every task container gets beyond its spec (the agent's flags; docs/security.md):
+    /// What every task container gets beyond its spec (the agent's flags; docs/containers.md):
     /// least privilege, and bounds on processes and on the log Docker keeps.
     struct Hardening: Sendable, Equatable {
         /// Dropped from Docker's default capabilities. Without `NET_RAW` a container cannot
