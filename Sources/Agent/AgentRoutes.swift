@@ -17,14 +17,15 @@ enum AgentRoutes {
     }
 
     /// Who may call the agent's API: probes are open, everything else is for the masters only
-    /// (their `peer` tokens, listed in the agent's `--token-file`). A route added without a rule
-    /// here is masters-only too.
+    /// (their `master` token, listed in the agent's `--token-file`; never the `peer` token, which
+    /// would let a taken-over agent host speak Raft to the masters). A route added without a
+    /// rule here is masters-only too.
     static let access = AccessPolicy([
         "GET /healthz": .open,
         "GET /readyz": .open,
-        // Prometheus scrapes with a `read` token from the agent's token file, or the masters' peer token.
-        "GET /metrics": .roles([.read, .submit, .admin, .peer]),
-    ], fallback: .peer)
+        // Prometheus scrapes with a `read` token from the agent's token file, or the masters' token.
+        "GET /metrics": .roles([.read, .submit, .admin, .master]),
+    ], fallback: .master)
 
     /// A check's verdict and, when it fails (or has something to show), why.
     struct ReadinessResult: Sendable, Equatable {
