@@ -51,9 +51,7 @@ enum AgentCommand {
             do { authenticator = try Authenticator(tokenFile: path, logger: logger) } catch {
                 return fail("--token-file: \(error.description)")
             }
-            if authenticator?.roles.contains(.peer) == true {
-                return fail("--token-file: lists a peer token, which opens the masters' Raft port to whoever reads this host; list the masters' `master` token instead")
-            }
+            if let refusal = AgentRoutes.tokenFileRefusal(authenticator?.roles ?? []) { return fail("--token-file: \(refusal)") }
             authenticator?.reloadOnHangup()
         } else {
             logger.warn("AUTHENTICATION IS OFF: no --token-file, so anyone who reaches the agent's API can read its /metrics and call any route it grows; give it the masters' `master` token outside a private test network")

@@ -27,6 +27,14 @@ enum AgentRoutes {
         "GET /metrics": .roles([.read, .submit, .admin, .master]),
     ], fallback: .master)
 
+    /// Why an agent refuses to start with a token file holding these roles, or nil: a `peer`
+    /// token speaks Raft to the masters, so an agent host must never hold one (DESIGN: agents
+    /// hold credentials that open the agent routes alone).
+    static func tokenFileRefusal(_ roles: Set<TokenRole>) -> String? {
+        guard roles.contains(.peer) else { return nil }
+        return "lists a peer token, which opens the masters' Raft port to whoever reads this host; list the masters' `master` token instead"
+    }
+
     /// A check's verdict and, when it fails (or has something to show), why.
     struct ReadinessResult: Sendable, Equatable {
         var ok: Bool

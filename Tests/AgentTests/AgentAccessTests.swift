@@ -59,4 +59,11 @@ import Model
         #expect(open == ["GET /healthz", "GET /readyz"])
         #expect(AgentRoutes.access.fallback == .master)
     }
+
+    /// Agents once listed the masters' peer token, so one taken-over agent host could speak Raft
+    /// to every master.
+    @Test func anAgentRefusesATokenFileWithAPeerToken() {
+        #expect(AgentRoutes.tokenFileRefusal([.master, .read]) == nil)
+        #expect(AgentRoutes.tokenFileRefusal([.master, .peer])?.contains("peer token") == true)
+    }
 }
