@@ -59,13 +59,7 @@ final class RaftCluster: Sendable {
         transport = try PeerTransport(selfId: c.name, apiAddress: c.apiAddress, peerURLs: [:], token: c.peerToken,
                                       admits: admits) { from, api, frames in
             directory.noteName(from)
-            let id = Self.nodeID(from)
-            let fromLeader = box.replicator.withLock { $0 }?.receive(frames, from: id) ?? false
-            guard let api, Self.isHostPort(api) else { return }
-            box.apis.withLock { $0[id] = api }
-            // Redirects follow this address, so the one they use is learnt only from a member's
-            // own leader messages, never from any frame that names an address.
-            if fromLeader { box.leaderAPIs.withLock { $0[id] = api } }
+            box.deliver(frames, from: Self.nodeID(from), api: api)
         }
         directory.attach(transport)
         try FileManager.default.createDirectory(atPath: c.dataDirectory, withIntermediateDirectories: true)
@@ -90,6 +84,14 @@ final class RaftCluster: Sendable {
         box.replicator.withLock { $0 = replicator }
         // The store now holds what the latest snapshot recorded; entries replayed later sync again.
         directory.sync()
+        peerServer = Self.peerServer(c, transport: transport, directory: directory, logger: logger)
+        try peerServer.start()
+    }
+
+    /// The peer port: the transport's routes behind the token gate, which also binds a
+    /// member-named token to its member.
+    private static func peerServer(_ c: Configuration, transport: PeerTransport, directory: PeerDirectory,
+                                   logger: Logger) -> HTTPServer {
         var router = Router()
         transport.register(on: &router)
         var http = HTTPServer.Configuration(host: c.peerHost, port: c.peerPort)
@@ -98,7 +100,7 @@ final class RaftCluster: Sendable {
         // A refused peer is most likely a master with the wrong --peer-token: say so, at most every 10 s.
         let lastWarning = Mutex<ContinuousClock.Instant?>(nil)
         let gate = AuthGate(router: router, policy: MasterAccess.peer, authenticator: c.authenticator,
-                            check: { principal, request, _ in Self.bindsSender(principal, request, directory: directory) },
+                            check: { principal, request, _ in bindsSender(principal, request, directory: directory) },
                             onRefused: { failure in
             let now = ContinuousClock.now
             let due = lastWarning.withLock { last in
@@ -108,8 +110,7 @@ final class RaftCluster: Sendable {
             }
             if due { logger.warn("refused a peer request; do all masters share a peer token?", ["reason": .string("\(failure)")]) }
         })
-        peerServer = HTTPServer(configuration: http, handler: gate)
-        try peerServer.start()
+        return HTTPServer(configuration: http, handler: gate)
     }
 
     /// State the transport's callback shares with this object, which it cannot capture while
@@ -122,6 +123,16 @@ final class RaftCluster: Sendable {
         let leaderAPIs = Mutex<[NodeID: String]>([:])
 
         func api(of id: NodeID) -> String? { leaderAPIs.withLock { $0[id] } ?? apis.withLock { $0[id] } }
+
+        /// Frames from member `id`, with the API address its request named.
+        func deliver(_ frames: [[UInt8]], from id: NodeID, api: String?) {
+            let fromLeader = replicator.withLock { $0 }?.receive(frames, from: id) ?? false
+            guard let api, RaftCluster.isHostPort(api) else { return }
+            apis.withLock { $0[id] = api }
+            // Redirects follow this address, so the one they use is learnt only from a member's
+            // own leader messages, never from any frame that names an address.
+            if fromLeader { leaderAPIs.withLock { $0[id] = api } }
+        }
     }
 
     /// The API address of `id`, if it has sent us anything (or is this master): the one it sent
