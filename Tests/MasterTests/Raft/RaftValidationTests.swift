@@ -113,4 +113,46 @@ import Testing
         c.stabilize()
         #expect(c[3].role == .leader && c[3].term == 3)
     }
+
+    /// Seeded random messages, plausible enough to reach the handlers, into a leader and a
+    /// follower: whatever a peer sends, the node keeps running and its log stays a log.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func randomMessagesNeverStopANode(seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        var c = Self.stableCluster()
+        for i in 0..<3_000 {
+            let target: NodeID = i % 2 == 0 ? 1 : 2
+            c[target].step(Self.randomMessage(to: target, around: c[target], using: &rng))
+            c.processReady(target)
+            c.network.removeAll()
+            if i % 100 == 0 { try? c.propose(1, "p\(i)") }
+            let node = c[target]
+            #expect(node.appliedIndex <= node.commitIndex && node.commitIndex <= node.lastIndex)
+        }
+    }
+
+    static func randomMessage(to target: NodeID, around node: RaftNode, using rng: inout SplitMix64) -> Message {
+        let kinds: [MessageKind] = [.preVote, .preVoteResponse, .vote, .voteResponse, .append, .appendResponse,
+                                    .heartbeat, .heartbeatResponse, .snapshot, .timeoutNow]
+        func near(_ v: UInt64) -> UInt64 { UInt64.random(in: (v > 3 ? v - 3 : 0)...(v + 3), using: &rng) }
+        var m = Message(kind: kinds.randomElement(using: &rng)!, from: [0, 1, 2, 3, 9].randomElement(using: &rng)!,
+                        to: Int.random(in: 0..<10, using: &rng) == 0 ? 9 : target, term: near(node.term))
+        (m.index, m.logTerm, m.commit) = (near(node.lastIndex), near(node.term), near(node.lastIndex + 2))
+        (m.reject, m.force, m.rejectHint) = (Bool.random(using: &rng), Bool.random(using: &rng), near(node.lastIndex))
+        if m.kind == .append {
+            let contiguous = Bool.random(using: &rng)
+            m.entries = (0..<Int.random(in: 0...3, using: &rng)).map { k in
+                let index = contiguous ? m.index + UInt64(k) + 1 : near(m.index + 1)
+                let kind: EntryKind = Int.random(in: 0..<4, using: &rng) == 0 ? .configuration : .normal
+                let data = kind == .configuration && Bool.random(using: &rng)
+                    ? ConfState(voters: [1, 2, 3]).encoded() : (0..<Int.random(in: 0...9, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                return Entry(term: min(m.term, m.logTerm + UInt64(k)), index: index, kind: kind, data: data)
+            }
+        }
+        if m.kind == .snapshot && Bool.random(using: &rng) {
+            m.snapshot = Snapshot(metadata: SnapshotMetadata(index: near(node.lastIndex + 2), term: near(m.term),
+                                                             conf: ConfState(voters: Bool.random(using: &rng) ? [1, 2, 3] : [])), data: [])
+        }
+        return m
+    }
 }
