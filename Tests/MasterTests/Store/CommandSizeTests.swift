@@ -49,4 +49,12 @@ import Raft
         #expect(odd.utf8.count == ReportProcessor.messageBytesMax - 1, "a character is never cut in half")
         #expect(ReportProcessor.truncated("short") == "short")
     }
+
+    @Test func aReportFieldPastItsLimitIsRefusedByName() {
+        let long = String(repeating: "c", count: TaskReport.fieldBytesMax + 1)
+        let body = #"{"sequence":1,"reports":[{"taskId":"t","state":"Started"},{"taskId":"t2","state":"Started","containerId":"\#(long)"}]}"#
+        #expect(throws: FieldError(field: "reports[1].containerId", message: "at most \(TaskReport.fieldBytesMax) bytes")) {
+            try HeartbeatRequest(json: try JSONParser.parse(body))
+        }
+    }
 }
