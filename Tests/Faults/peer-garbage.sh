@@ -64,10 +64,17 @@ frame() { { le32 "$(stat -c %s "$1")"; cat "$1"; } > "$1.body"; }
 
 # --- The group ---
 
+# Ports below the kernel's ephemeral range (outgoing connections take those), none twice.
 port_in_use() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+picked=" "
 free_port() {
-    local p
-    while :; do p=$((20000 + RANDOM % 30000)); port_in_use "$p" || { echo "$p"; return; }; done
+    local p low
+    low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2> /dev/null || echo 32768)
+    while :; do
+        p=$((10000 + RANDOM % (low - 10000)))
+        case $picked in *" $p "*) continue ;; esac
+        port_in_use "$p" || { picked+="$p "; echo "$p"; return; }
+    done
 }
 token() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 admin=$(token); peer=$(token)
@@ -75,7 +82,11 @@ umask 077
 printf 'admin operator %s\npeer masters %s\n' "$admin" "$peer" > "$dir/tokens"
 names=(m1 m2 m3)
 declare -A api peerport id
-for n in "${names[@]}"; do api[$n]=$(free_port); peerport[$n]=$(free_port); id[$n]=$(node_id "$n"); done
+for n in "${names[@]}"; do
+    free_port > "$dir/port"; api[$n]=$(< "$dir/port")
+    free_port > "$dir/port"; peerport[$n]=$(< "$dir/port")
+    id[$n]=$(node_id "$n")
+done
 peers=$(for n in "${names[@]}"; do printf '%s=127.0.0.1:%s,' "$n" "${peerport[$n]}"; done)
 peers=${peers%,}
 for n in "${names[@]}"; do
@@ -165,7 +176,8 @@ done
 
 # --- Verdict ---
 for i in "${!pids[@]}"; do
-    kill -0 "${pids[$i]}" 2> /dev/null || fail "${names[$i]} stopped: $(tail -n 5 "$dir/${names[$i]}.log")"
+    kill -0 "${pids[$i]}" 2> /dev/null ||
+        fail "${names[$i]} stopped: $(grep -m 1 -iE 'fatal error|precondition|crash' "$dir/${names[$i]}.log" || tail -n 2 "$dir/${names[$i]}.log")"
 done
 [ -z "$refused" ] || fail "unexpected answers:$refused"
 now=$(wait_for_leader) || fail "no agreed leader after $frames frames"
