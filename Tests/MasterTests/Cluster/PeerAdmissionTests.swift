@@ -69,4 +69,42 @@ import Testing
     func redirectAddressesAreHostAndPortOnly(text: String, valid: Bool) {
         #expect(RaftCluster.isHostPort(text) == valid)
     }
+
+    /// Frames of every kind, with bytes flipped, cut or added, decoded and stepped into a node
+    /// whose storage plays along: a frame either does not decode or is handled, never a crash.
+    @Test func mutatedFramesNeverStopANode() {
+        let storage = MemoryRaftStorage()
+        var node = RaftNode(config: RaftConfig(id: 1, initialVoters: [1, 2, 3], seed: 5), storage: storage)
+        var rng = SplitMix64(seed: 11)
+        var seeds: [[UInt8]] = []
+        for kind in RaftWire.kinds {
+            var m = Message(kind: kind, from: 2, to: 1, term: 3)
+            (m.index, m.logTerm, m.commit) = (1, 1, 2)
+            if kind == .append { m.entries = [Entry(term: 3, index: 2, data: [1, 2]), Entry(term: 3, index: 3, kind: .configuration, data: ConfState(voters: [1, 2, 3]).encoded())] }
+            if kind == .snapshot { m.snapshot = Snapshot(metadata: SnapshotMetadata(index: 5, term: 3, conf: ConfState(voters: [1, 2, 3])), data: [7]) }
+            seeds.append(RaftWire.encode(m))
+        }
+        var decoded = 0
+        for _ in 0..<20_000 {
+            var frame = seeds.randomElement(using: &rng)!
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                switch Int.random(in: 0..<3, using: &rng) {
+                case 0: frame[Int.random(in: 0..<frame.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+                case 1: frame.removeLast(min(frame.count - 1, Int.random(in: 1...8, using: &rng)))
+                default: frame.append(UInt8.random(in: 0...255, using: &rng))
+                }
+            }
+            guard let m = RaftWire.decode(frame) else { continue }
+            decoded += 1
+            node.step(m)
+            guard node.hasReady else { continue }
+            let ready = node.ready()
+            if let snapshot = ready.snapshot { storage.installSnapshot(snapshot) }
+            storage.append(ready.entries)
+            if let hard = ready.hardState { storage.setHardState(hard) }
+            node.advance(ready)
+        }
+        #expect(decoded > 1_000, "the mutations should mostly still decode: \(decoded)")
+        #expect(node.commitIndex <= node.lastIndex)
+    }
 }
