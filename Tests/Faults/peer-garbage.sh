@@ -123,6 +123,9 @@ post_frames() {
         "http://127.0.0.1:${peerport[$1]}/raft/v1/messages" 2> /dev/null || echo 000
 }
 
+rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2> /dev/null || echo 0; }
+declare -A rss_before
+for i in "${!pids[@]}"; do rss_before[$i]=$(rss_kib "${pids[$i]}"); done
 frames=0
 refused=""
 expect_status() { [ "$1" = "$2" ] || refused+=" $3:$1"; }
@@ -154,7 +157,7 @@ for target in "${names[@]}"; do
     expect_status "$(post_frames "$target" intruder "$f.misaddressed.body")" 403 "$target/intruder"
     frames=$((frames + 1))
     # Chunked transfers that never finish, from made-up senders: refused, nothing held.
-    for i in 1 2 3; do
+    for i in 1 2 3 4 5 6 7 8; do
         code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -X POST -H "Authorization: Bearer $peer" \
             -H "Fuller-From: made-up-$i" -H "Fuller-Transfer: $i" -H "Fuller-Offset: 0" -H "Fuller-Total: 100000000" \
             --data-binary "@$f.jump" "http://127.0.0.1:${peerport[$target]}/raft/v1/chunks" 2> /dev/null || echo 000)
@@ -175,6 +178,11 @@ for ((r = 1; r <= rounds && SECONDS < deadline; r++)); do
 done
 
 # --- Verdict ---
+growth=0
+for i in "${!pids[@]}"; do
+    g=$(($(rss_kib "${pids[$i]}") - rss_before[$i]))
+    [ "$g" -gt "$growth" ] && growth=$g
+done
 for i in "${!pids[@]}"; do
     kill -0 "${pids[$i]}" 2> /dev/null ||
         fail "${names[$i]} stopped: $(grep -m 1 -iE 'fatal error|precondition|crash' "$dir/${names[$i]}.log" || tail -n 2 "$dir/${names[$i]}.log")"
@@ -205,4 +213,4 @@ for r in misaddressed entriesOutOfOrder malformedConfiguration badSnapshot unkno
     case " $reasons" in *" $r="*) ;; *) fail "no master counted a $r drop (counted: $reasons)" ;; esac
 done
 case " $reasons" in *" wrongSender="*) fail "frames carried the wrong node ids (counted: $reasons)" ;; esac
-echo "peer-garbage: PASS $frames frames, $ok/$writes writes ok, leader $now term $term -> $now_term; dropped: ${reasons% }"
+echo "peer-garbage: PASS $frames frames, $ok/$writes writes ok, leader $now term $term -> $now_term, memory +$((growth / 1024)) MiB at most; dropped: ${reasons% }"
