@@ -23,7 +23,8 @@ if [ ! -f "$dir/tokens" ]; then
       echo "read   dashboard $(token)"
       echo "agent  *        $(token)"
       echo "peer   masters  $(token)"; } > "$dir/tokens"
-    awk '$1=="peer"' "$dir/tokens" > "$dir/agent-tokens"
+    # Agents get a token of their own for the masters' calls (role master), never the peer token.
+    echo "master masters $(token)" > "$dir/agent-tokens"
     umask 022
 fi
 peer_token=$(awk '$1=="peer"{print $3}' "$dir/tokens")

@@ -28,7 +28,7 @@ enum AgentCommand {
              help: "How long a container of no task of this agent lives before it is stopped and removed."),
         Flag("stop-grace", .duration, default: .duration(.seconds(10)), help: "SIGTERM-to-SIGKILL grace when stopping a task."),
         Flag("token", .string, help: "The agent-role token presented to the masters (better: FULLER_TOKEN, which ps does not show).", valueName: "TOKEN"),
-        Flag("token-file", .string, help: "Tokens the agent's API accepts (the masters' peer tokens), ROLE NAME TOKEN per line; reloaded on SIGHUP. Without it the API is open.", valueName: "PATH"),
+        Flag("token-file", .string, help: "Tokens the agent's API accepts (the masters' `master` token; never their peer token), ROLE NAME TOKEN per line; reloaded on SIGHUP. Without it the API is open.", valueName: "PATH"),
     ] + MetadataEndpoint.flags + ContainerOptions.flags
 
     static func run(_ args: ParsedArguments) -> Int32 {
@@ -51,9 +51,10 @@ enum AgentCommand {
             do { authenticator = try Authenticator(tokenFile: path, logger: logger) } catch {
                 return fail("--token-file: \(error.description)")
             }
+            if let refusal = AgentRoutes.tokenFileRefusal(authenticator?.roles ?? []) { return fail("--token-file: \(refusal)") }
             authenticator?.reloadOnHangup()
         } else {
-            logger.warn("AUTHENTICATION IS OFF: no --token-file, so anyone who reaches the agent's API can read its /metrics and call any route it grows; give it the masters' peer token outside a private test network")
+            logger.warn("AUTHENTICATION IS OFF: no --token-file, so anyone who reaches the agent's API can read its /metrics and call any route it grows; give it the masters' `master` token outside a private test network")
         }
         let docker = DockerClient(socketPath: args.string("docker-socket") ?? DockerClient.defaultSocketPath)
         let metrics = AgentMetrics()

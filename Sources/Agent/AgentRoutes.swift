@@ -17,14 +17,23 @@ enum AgentRoutes {
     }
 
     /// Who may call the agent's API: probes are open, everything else is for the masters only
-    /// (their `peer` tokens, listed in the agent's `--token-file`). A route added without a rule
-    /// here is masters-only too.
+    /// (their `master` token, listed in the agent's `--token-file`; never the `peer` token, which
+    /// would let a taken-over agent host speak Raft to the masters). A route added without a
+    /// rule here is masters-only too.
     static let access = AccessPolicy([
         "GET /healthz": .open,
         "GET /readyz": .open,
-        // Prometheus scrapes with a `read` token from the agent's token file, or the masters' peer token.
-        "GET /metrics": .roles([.read, .submit, .admin, .peer]),
-    ], fallback: .peer)
+        // Prometheus scrapes with a `read` token from the agent's token file, or the masters' token.
+        "GET /metrics": .roles([.read, .submit, .admin, .master]),
+    ], fallback: .master)
+
+    /// Why an agent refuses to start with a token file holding these roles, or nil: a `peer`
+    /// token speaks Raft to the masters, so an agent host must never hold one (DESIGN: agents
+    /// hold credentials that open the agent routes alone).
+    static func tokenFileRefusal(_ roles: Set<TokenRole>) -> String? {
+        guard roles.contains(.peer) else { return nil }
+        return "lists a peer token, which opens the masters' Raft port to whoever reads this host; list the masters' `master` token instead"
+    }
 
     /// A check's verdict and, when it fails (or has something to show), why.
     struct ReadinessResult: Sendable, Equatable {

@@ -5,9 +5,10 @@ import Testing
 import Model
 @testable import Shared
 
-/// The agent's API answers probes to anyone and everything else to the masters' peer tokens only.
+/// The agent's API answers probes to anyone and everything else to the masters' `master` token only.
 @Suite struct AgentAccessTests {
     static let tokenFile = """
+    master masters master-token-0123456789
     peer  masters  peer-token-0123456789
     admin ops      admin-token-0123456789
     agent a1       agent-token-0123456789
@@ -38,12 +39,14 @@ import Model
         #expect(Self.status(gate, .GET, "/healthz", token: nil) == 200)
         #expect(Self.status(gate, .GET, "/readyz", token: nil) == 503, "answered (not ready), not refused")
         #expect(Self.status(gate, .GET, "/metrics", token: nil) == 401)
-        #expect(Self.status(gate, .GET, "/metrics", token: "peer-token-0123456789") == 200)
+        #expect(Self.status(gate, .GET, "/metrics", token: "master-token-0123456789") == 200)
     }
 
     @Test func everythingElseIsForTheMastersOnly() throws {
         let gate = try Self.gate()
-        #expect(Self.status(gate, .POST, "/v1/tasks/t1/signal", token: "peer-token-0123456789") == 204)
+        #expect(Self.status(gate, .POST, "/v1/tasks/t1/signal", token: "master-token-0123456789") == 204)
+        #expect(Self.status(gate, .POST, "/v1/tasks/t1/signal", token: "peer-token-0123456789") == 403,
+                "the masters' Raft credential opens nothing on an agent")
         #expect(Self.status(gate, .POST, "/v1/tasks/t1/signal", token: "admin-token-0123456789") == 403)
         #expect(Self.status(gate, .POST, "/v1/tasks/t1/signal", token: "agent-token-0123456789") == 403)
         #expect(Self.status(gate, .POST, "/v1/tasks/t1/signal", token: nil) == 401)
@@ -54,6 +57,13 @@ import Model
     @Test func everyProbeRouteIsListedAndNothingElseIsOpen() {
         let open = AgentRoutes.access.rules.filter { $0.value == .open }.map(\.key).sorted()
         #expect(open == ["GET /healthz", "GET /readyz"])
-        #expect(AgentRoutes.access.fallback == .peer)
+        #expect(AgentRoutes.access.fallback == .master)
+    }
+
+    /// Agents once listed the masters' peer token, so one taken-over agent host could speak Raft
+    /// to every master.
+    @Test func anAgentRefusesATokenFileWithAPeerToken() {
+        #expect(AgentRoutes.tokenFileRefusal([.master, .read]) == nil)
+        #expect(AgentRoutes.tokenFileRefusal([.master, .peer])?.contains("peer token") == true)
     }
 }

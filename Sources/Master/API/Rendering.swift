@@ -86,6 +86,9 @@ extension ProposeError {
             APIError(status: 503, code: "unavailable", message: "the log cannot be written: \(reason)")
         case .notLeader(let leader):
             APIError(status: 503, code: "unavailable", message: "not the leader" + (leader.map { "; the leader is \($0)" } ?? ""))
+        case .tooLarge(let e):
+            APIError(.payloadTooLarge, "the request encodes to \(e.bytes) bytes, over the limit of \(e.bytesMax)"
+                     + (e.field.isEmpty ? "" : "; most of it is in \(e.field)"), field: e.field.isEmpty ? nil : e.field)
         }
     }
 }

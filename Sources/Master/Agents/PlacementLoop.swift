@@ -63,13 +63,18 @@ final class PlacementLoop: Sendable {
     private let isLeader: @Sendable () -> Bool
     /// Told how long each scheduling decision took (reading the store and computing the plan).
     private let onIteration: @Sendable (Duration) -> Void
+    /// This master's job policy, checked again before a task is placed; nil places everything.
+    private let policy: JobPolicy?
+    /// Jobs whose kill for breaking the policy is proposed and not yet applied.
+    private let policyKills = Mutex<Set<String>>([])
 
     init(store: StoreHandle, registry: AgentRegistry, replicator: any Replicator,
          configuration: SchedulerConfiguration = SchedulerConfiguration(), metrics: SchedulerMetrics? = nil,
          nowMs: @escaping @Sendable () -> Int64, logger: Logger, batchMax: Int = 1_000, agentSilentAfterMs: Int64 = 30_000,
          tick: Duration = .milliseconds(500), isLeader: @escaping @Sendable () -> Bool = { true },
-         onIteration: @escaping @Sendable (Duration) -> Void = { _ in }) {
+         policy: JobPolicy? = nil, onIteration: @escaping @Sendable (Duration) -> Void = { _ in }) {
         self.isLeader = isLeader
+        self.policy = policy
         self.configuration = configuration
         self.metrics = metrics
         self.onIteration = onIteration
@@ -143,9 +148,10 @@ final class PlacementLoop: Sendable {
         }
         let started = ContinuousClock.now
         let skipping = state.withLock { $0.unplaceable }
-        let input = store.read { s in
+        var input = store.read { s in
             Self.input(store: s, agents: agents, nowMs: now, silentAfterMs: agentSilentAfterMs, limit: batchMax, skipping: skipping)
         }
+        refusePolicyBreakers(&input, nowMs: now)
         guard !input.pending.isEmpty else { return }
         // Equal agents are ordered from a seed; the iteration's time makes it vary between
         // iterations (so ties do not always land on the same agent) yet a plan is replayable.
@@ -178,6 +184,27 @@ final class PlacementLoop: Sendable {
         }
         // A full batch means more tasks may be waiting behind it.
         if input.pending.count == batchMax { state.withLock { $0.requested = true } }
+    }
+
+    /// The job policy is checked at submit, but an entry in the log may come from a leader with
+    /// other flags, an older build, or a peer that was taken over. So a task is placed only if
+    /// this leader's policy allows its job now; a job it refuses is killed (one command through
+    /// the log, so every member agrees) instead of placed, and the refusal is logged with the
+    /// field. Apply itself stays policy-free: flags may differ between masters, and apply must
+    /// give the same result on every member.
+    private func refusePolicyBreakers(_ input: inout SchedulingInput, nowMs: Int64) {
+        guard let policy, !input.pending.isEmpty else { return }
+        let refused = store.read { s in
+            Set(input.pending.map(\.jobId)).compactMap { id in s.job(id).flatMap { policy.refusal($0.spec.container) }.map { (id, $0) } }
+        }
+        guard !refused.isEmpty else { return }
+        let ids = Set(refused.map(\.0))
+        input.pending.removeAll { ids.contains($0.jobId) }
+        for (jobId, refusal) in refused where policyKills.withLock({ $0.insert(jobId).inserted }) {
+            logger.warn("killing a job this master's policy refuses", ["job": .string(jobId), "field": .string(refusal.field),
+                                                                        "reason": .string(refusal.message)])
+            replicator.propose(.killJob(jobId: jobId, atMs: nowMs)) { [self] _ in _ = policyKills.withLock { $0.remove(jobId) } }
+        }
     }
 
     /// The snapshot one iteration schedules against. Cheap: agent use comes from the store's

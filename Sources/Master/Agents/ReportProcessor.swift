@@ -11,6 +11,9 @@ final class ReportProcessor: Sendable {
     private let replicator: any Replicator
     private let inFlight = Mutex<Set<String>>([])
     let inFlightMax: Int
+    /// A report's message (a container's error text) is kept to this many bytes in the store:
+    /// a heartbeat may carry megabytes, and every command stays far below the log's limit.
+    static let messageBytesMax = 4_096
 
     init(store: StoreHandle, replicator: any Replicator, inFlightMax: Int = 65_536) {
         self.store = store
@@ -32,6 +35,14 @@ final class ReportProcessor: Sendable {
         }
     }
 
+    /// `text` cut to `messageBytesMax` bytes (at a character boundary).
+    static func truncated(_ text: String) -> String {
+        guard text.utf8.count > messageBytesMax else { return text }
+        var end = text.utf8.index(text.utf8.startIndex, offsetBy: messageBytesMax)
+        while end.samePosition(in: text.unicodeScalars) == nil { end = text.utf8.index(before: end) }
+        return String(text.unicodeScalars[..<end])
+    }
+
     /// The command a report calls for, or nil when the store already knows all it says.
     static func update(for report: TaskReport, agentId: String, store: JobStore, nowMs: Int64) -> TaskUpdate? {
         guard let task = store.task(report.taskId), task.agentId == agentId, !task.isFinished else { return nil }
@@ -42,7 +53,7 @@ final class ReportProcessor: Sendable {
         if task.state == .killInitiated && report.state != .finished { return nil }
         guard moves || (newInfo && report.state == task.state) else { return nil }
         return TaskUpdate(taskId: task.id, state: moves ? report.state : task.state, reason: report.reason,
-                          exitCode: report.exitCode, message: report.message, containerId: report.containerId,
+                          exitCode: report.exitCode, message: report.message.map(truncated), containerId: report.containerId,
                           ip: report.ip, health: report.health, atMs: nowMs)
     }
 }

@@ -175,9 +175,9 @@ final class DurableRaftStorage: RaftLogStorage {
 
     static func decodeSnapshot(_ saved: Storage.Snapshot) throws -> Raft.Snapshot {
         var r = RaftWire.Reader(bytes: saved.payload)
-        guard let conf = r.bytes(), RaftWire.isConfState(conf), let data = r.bytes(), r.atEnd else {
+        guard let confBytes = r.bytes(), let conf = ConfState(validating: confBytes), let data = r.bytes(), r.atEnd else {
             throw RaftStorageError.badSnapshot("snapshot \(saved.index)")
         }
-        return Raft.Snapshot(metadata: SnapshotMetadata(index: saved.index, term: saved.term, conf: ConfState(decoding: conf)), data: data)
+        return Raft.Snapshot(metadata: SnapshotMetadata(index: saved.index, term: saved.term, conf: conf), data: data)
     }
 }

@@ -24,12 +24,6 @@ extension PeerTransport {
         var offset = 0
     }
 
-    struct Assembly: Sendable {
-        var id: UInt64
-        var total: Int
-        var buffer: [UInt8]
-    }
-
     func sendBulk(_ peer: Peer, _ frame: [UInt8]) {
         let accepted = frame.count <= configuration.bulkBytesMax && peer.bulk.withLock { b -> Bool in
             guard b == nil else { return false }
@@ -60,10 +54,12 @@ extension PeerTransport {
         return ok
     }
 
-    /// The receiving side of one chunk.
-    func receiveChunk(_ request: HTTPRequest) -> HTTPResponse {
-        guard let from = request.headers[Self.fromHeader], !from.isEmpty else {
-            return APIError(.invalidArgument, "missing \(Self.fromHeader)", field: Self.fromHeader).response
+    /// The receiving side of one chunk; `now` is when it arrived.
+    func receiveChunk(_ request: HTTPRequest, now: ContinuousClock.Instant = .now) -> HTTPResponse {
+        let from: String
+        switch sender(of: request) {
+        case .success(let name): from = name
+        case .failure(let refusal): return refusal.response
         }
         guard let id = request.headers[Self.transferHeader].flatMap({ UInt64($0) }),
               let offset = request.headers[Self.offsetHeader].flatMap({ Int($0) }),
@@ -77,27 +73,16 @@ extension PeerTransport {
             return APIError(.payloadTooLarge, "a message of \(total) bytes is over the limit of \(configuration.bulkBytesMax)",
                             field: Self.totalHeader).response
         }
-        let complete = assembling.withLock { a -> Result<[UInt8]?, APIError> in
-            if offset == 0 {
-                a[from] = Assembly(id: id, total: total, buffer: [])
-                a[from]!.buffer.reserveCapacity(total)
-            }
-            guard var current = a[from], current.id == id, current.total == total, current.buffer.count == offset else {
-                a[from] = nil
-                return .failure(APIError(.conflict, "chunk at \(offset) of transfer \(id) is out of order; transfer abandoned"))
-            }
-            a[from] = nil   // Moved out while appending, so the buffer is not copied.
-            current.buffer.append(contentsOf: request.body)
-            if current.buffer.count == total { return .success(current.buffer) }
-            a[from] = current
-            return .success(nil)
-        }
-        switch complete {
-        case .failure(let error): return error.response
-        case .success(let frame?):
+        let outcome = assembling.withLock { $0.receive(from: from, id: id, offset: offset, total: total, body: request.body, now: now) }
+        switch outcome {
+        case .outOfOrder:
+            return APIError(.conflict, "chunk at \(offset) of transfer \(id) is out of order; transfer abandoned").response
+        case .overLimit:
+            return APIError(.unavailable, "chunked transfers under way hold too many bytes; retry later", field: Self.totalHeader).response
+        case .complete(let frame):
             deliver(from, request.headers[Self.apiHeader], [frame])
             return HTTPResponse(status: 204)
-        case .success(nil): return HTTPResponse(status: 204)
+        case .partial: return HTTPResponse(status: 204)
         }
     }
 }

@@ -26,6 +26,10 @@ final class PeerTransport: Sendable {
         var retryDelayMax: Duration = .seconds(1)
         /// The largest single message (a snapshot of the whole store), sent in chunks.
         var bulkBytesMax = 1 << 30
+        /// What chunked messages being received may declare together, from all senders.
+        var assemblingBytesMax = 1 << 30
+        /// A chunked message that has not moved for this long is discarded.
+        var assemblyIdleTimeout: Duration = .seconds(30)
     }
 
     static let path = "/raft/v1/messages"
@@ -66,7 +70,9 @@ final class PeerTransport: Sendable {
     }
     let configuration: Configuration
     /// Chunked messages being received, by sender.
-    let assembling = Mutex<[String: Assembly]>([:])
+    let assembling: Mutex<ChunkTransfers>
+    /// Whether a `Fuller-From` name is a member this master accepts messages from.
+    let admits: @Sendable (String) -> Bool
     /// The `Authorization` header sent with every batch, when the peers require a token.
     let authorization: String?
     private let peers = Mutex<(byID: [String: Peer], stopped: Bool)>(([:], false))
@@ -74,10 +80,14 @@ final class PeerTransport: Sendable {
 
     /// `peerURLs`: every other master's peer address (`http://host:port`) by id.
     /// `token`: the `peer` token presented to the other masters, if they require one.
+    /// `admits`: whether a sender's name is a member (others are refused with 403, unread).
     init(selfId: String, apiAddress: String = "", peerURLs: [String: String], configuration: Configuration = Configuration(),
-         token: String? = nil,
+         token: String? = nil, admits: @escaping @Sendable (String) -> Bool = { _ in true },
          deliver: @escaping @Sendable (_ from: String, _ apiAddress: String?, _ frames: [[UInt8]]) -> Void) throws {
         self.selfId = selfId
+        self.admits = admits
+        assembling = Mutex(ChunkTransfers(limits: .init(bytesMax: configuration.assemblingBytesMax,
+                                                         idleTimeout: configuration.assemblyIdleTimeout)))
         authorization = token.map { "Bearer \($0)" }
         apiAddressBox = Mutex(apiAddress)
         self.configuration = configuration
@@ -143,9 +153,10 @@ final class PeerTransport: Sendable {
     /// The receiving side: mount on the peer port's router.
     func register(on router: inout Router) {
         router.add(.POST, Self.path) { [self] request, _, respond in
-            guard let from = request.headers[Self.fromHeader], !from.isEmpty else {
-                respond(APIError(.invalidArgument, "missing \(Self.fromHeader)", field: Self.fromHeader).response)
-                return
+            let from: String
+            switch sender(of: request) {
+            case .success(let name): from = name
+            case .failure(let refusal): return respond(refusal.response)
             }
             guard let frames = Self.decode(request.body) else {
                 respond(APIError(.invalidArgument, "malformed message frames").response)
@@ -155,6 +166,17 @@ final class PeerTransport: Sendable {
             respond(HTTPResponse(status: 204))
         }
         router.add(.POST, Self.chunkPath) { [self] request, _, respond in respond(receiveChunk(request)) }
+    }
+
+    /// The member a request comes from (`Fuller-From`), or why it is refused.
+    func sender(of request: HTTPRequest) -> Result<String, APIError> {
+        guard let from = request.headers[Self.fromHeader], !from.isEmpty else {
+            return .failure(APIError(.invalidArgument, "missing \(Self.fromHeader)", field: Self.fromHeader))
+        }
+        guard from != selfId, admits(from) else {
+            return .failure(APIError(.permissionDenied, "\(from.prefix(128)) is not a member of this group", field: Self.fromHeader))
+        }
+        return .success(from)
     }
 
     private func senderLoop(_ peer: Peer) {

@@ -69,6 +69,8 @@ final class RaftReplicator: Replicator {
         var reads: [UInt64: (startedTick: UInt64, completions: [ReadCompletion])] = [:]
         var lastReadID: UInt64 = 0
         var ticks: UInt64 = 0
+        /// The core's invalid-message counts as last reported to `onDropped`.
+        var invalidReported: [InvalidMessage: Int] = [:]
     }
 
     typealias ReadCompletion = @Sendable (Result<Void, ProposeError>) -> Void
@@ -79,13 +81,16 @@ final class RaftReplicator: Replicator {
     private let loop: Mutex<LoopState>
     private let statusBox = Mutex(Status())
     private let storage: DurableRaftStorage
-    private let store: StoreHandle
+    let store: StoreHandle
     private let onApplied: @Sendable (UInt64, Command, CommandResult) -> Void
     private let send: @Sendable (Message) -> Void
     let leaderAPI: @Sendable (NodeID) -> String?
     let logger: Logger
     /// Called on the loop thread after a snapshot from the leader replaced the store.
     private let onRestored: @Sendable () -> Void
+    /// Called with a reason for each peer message dropped, or committed entry skipped, as
+    /// invalid (the metric `fuller_raft_dropped_total`).
+    let onDropped: @Sendable (String) -> Void
     private let finished = DispatchSemaphore(value: 0)
 
     /// Recovers the store from the latest snapshot (the entries after it are applied by the
@@ -93,9 +98,10 @@ final class RaftReplicator: Replicator {
     init(configuration: Configuration, storage: DurableRaftStorage, store: StoreHandle, logger: Logger,
          send: @escaping @Sendable (Message) -> Void, leaderAPI: @escaping @Sendable (NodeID) -> String?,
          onApplied: @escaping @Sendable (UInt64, Command, CommandResult) -> Void,
-         onRestored: @escaping @Sendable () -> Void = {}) throws {
+         onRestored: @escaping @Sendable () -> Void = {}, onDropped: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.configuration = configuration
         self.onRestored = onRestored
+        self.onDropped = onDropped
         self.storage = storage
         self.store = store
         self.logger = logger
@@ -114,9 +120,14 @@ final class RaftReplicator: Replicator {
     var status: Status { statusBox.withLock { $0 } }
 
     func propose(_ command: Command, completion: @escaping @Sendable (Result<CommandResult, ProposeError>) -> Void) {
+        let data: [UInt8]
+        switch command.boundedEncoding() {
+        case .success(let bytes): data = bytes
+        case .failure(let tooLarge): return completion(.failure(.tooLarge(tooLarge)))
+        }
         let accepted = inbox.withLock { i -> Bool in
             guard !i.stopped, i.proposals.count < configuration.proposalsQueuedMax else { return false }
-            i.proposals.append((command.encoded(), completion))
+            i.proposals.append((data, completion))
             return true
         }
         if accepted { wake.signal() } else { completion(.failure(.overloaded)) }
@@ -135,16 +146,20 @@ final class RaftReplicator: Replicator {
         if accepted { wake.signal() } else { completion(.failure(.overloaded)) }
     }
 
-    /// Messages from a peer (the transport calls this). A full inbox drops the newest: Raft
-    /// treats the network as lossy, so the loop never falls behind without bound.
-    func receive(_ frames: [[UInt8]]) {
-        let messages = frames.compactMap(RaftWire.decode)
-        guard !messages.isEmpty else { return }
+    /// Messages from a peer (the transport calls this) that authenticated as `sender`: each is
+    /// checked (`admit`) before the loop sees it. A full inbox drops the newest: Raft treats
+    /// the network as lossy, so the loop never falls behind without bound. Returns whether the
+    /// frames held a leader's message (append, heartbeat, snapshot) from `sender`.
+    @discardableResult
+    func receive(_ frames: [[UInt8]], from sender: NodeID) -> Bool {
+        let messages = frames.compactMap { admit($0, from: sender) }
+        guard !messages.isEmpty else { return false }
         inbox.withLock { i in
             let room = max(0, configuration.messagesQueuedMax - i.messages.count)
             i.messages.append(contentsOf: messages.prefix(room))
         }
         wake.signal()
+        return messages.contains { $0.isFromLeader }
     }
 
     /// Stops the loop after the current step; waiting proposers hear `notLeader`.
@@ -188,6 +203,7 @@ final class RaftReplicator: Replicator {
                 expireReads(&l)
             }
             for m in input.messages { l.node.step(m) }
+            if !input.messages.isEmpty { reportInvalid(&l) }
             for (metadata, data) in input.compactions { try compact(&l, metadata, data) }
             proposeAll(&l, input.proposals)
             if !input.reads.isEmpty { startRead(&l, input.reads) }
@@ -304,7 +320,12 @@ final class RaftReplicator: Replicator {
         }
         let command: Command
         do { command = try Command(encoded: entry.data) } catch {
-            preconditionFailure("log entry \(entry.index) does not decode: \(error)")
+            // Every member holds the same bytes, so every member skips this entry alike: the
+            // stores stay identical, and no node stops over an entry the leader accepted.
+            logger.error("log entry does not decode as a command; skipped", ["index": .int(Int64(entry.index)), "error": .string("\(error)")])
+            onDropped("undecodableEntry")
+            waiter?.completion(.failure(.notLeader(leaderAPI: leaderAPI(l.node.leader))))
+            return
         }
         let result = store.apply(command, index: entry.index)
         onApplied(entry.index, command, result)

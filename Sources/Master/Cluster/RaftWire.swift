@@ -26,6 +26,7 @@ enum RaftWire {
         } else {
             w.u8(0)
         }
+        if m.transferee != 0 { w.u64(m.transferee) }
         return w.out
     }
 
@@ -52,20 +53,16 @@ enum RaftWire {
         }
         guard let hasSnapshot = r.u8() else { return nil }
         if hasSnapshot == 1 {
-            guard let i = r.u64(), let t = r.u64(), let conf = r.bytes(), isConfState(conf), let data = r.bytes() else { return nil }
-            m.snapshot = Snapshot(metadata: SnapshotMetadata(index: i, term: t, conf: ConfState(decoding: conf)), data: data)
+            guard let i = r.u64(), let t = r.u64(), let confBytes = r.bytes(), let conf = ConfState(validating: confBytes),
+                  let data = r.bytes() else { return nil }
+            m.snapshot = Snapshot(metadata: SnapshotMetadata(index: i, term: t, conf: conf), data: data)
+        }
+        // Written only when set, so frames without a transfer are as before.
+        if !r.atEnd {
+            guard let transferee = r.u64() else { return nil }
+            m.transferee = transferee
         }
         return r.atEnd ? m : nil
-    }
-
-    /// Whether `bytes` is a well-formed `ConfState.encoded()` (whose decoder traps otherwise).
-    static func isConfState(_ bytes: [UInt8]) -> Bool {
-        var r = Reader(bytes: bytes)
-        guard let voters = r.u64(), voters <= 1_000 else { return false }
-        for _ in 0..<voters { guard r.u64() != nil else { return false } }
-        guard let learners = r.u64(), learners <= 1_000 else { return false }
-        for _ in 0..<learners { guard r.u64() != nil else { return false } }
-        return r.atEnd
     }
 
     struct Writer {

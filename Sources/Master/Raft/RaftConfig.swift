@@ -25,6 +25,10 @@ public struct RaftConfig: Sendable {
     /// Pipelining window per follower: appends sent but not yet acknowledged.
     public var inflightMessagesMax: Int = 64
     public var inflightBytesMax: Int = 8 << 20
+    /// The largest entry payload: proposals over it are refused (`.entryTooLarge`) and appends
+    /// carrying one are dropped. Below the shell's WAL record limit (4 MiB) with room for the
+    /// entry's header, so no member is ever handed an entry it cannot store.
+    public var entryBytesMax: Int = 3 << 20
     /// Proposals are refused with `.busy` past this many uncommitted bytes (DESIGN: 64 MiB).
     public var uncommittedBytesMax: Int = 64 << 20
     /// Bounds on what one `Ready` hands out; the rest waits for the next one.

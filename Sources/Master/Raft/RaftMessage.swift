@@ -35,8 +35,11 @@ public struct Message: Sendable, Equatable {
     public var snapshot: Snapshot? = nil
     /// heartbeat/heartbeatResponse: the read-index context being confirmed, if any.
     public var context: [UInt8] = []
-    /// vote: set by a leadership transfer so voters ignore their leader lease.
+    /// vote: set by a leadership transfer so voters ignore their leader lease (only when the
+    /// sender is the transfer target its leader announced; see `transferee`).
     public var force: Bool = false
+    /// append/heartbeat: the leader's leadership-transfer target, 0 when none.
+    public var transferee: NodeID = 0
 
     public init(kind: MessageKind, from: NodeID, to: NodeID, term: UInt64) {
         self.kind = kind
@@ -46,5 +49,5 @@ public struct Message: Sendable, Equatable {
     }
 
     var isRequestForVote: Bool { kind == .vote || kind == .preVote }
-    var isFromLeader: Bool { kind == .append || kind == .heartbeat || kind == .snapshot }
+    public var isFromLeader: Bool { kind == .append || kind == .heartbeat || kind == .snapshot }
 }

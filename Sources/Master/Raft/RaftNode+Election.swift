@@ -19,6 +19,7 @@ extension RaftNode {
         randomizedElectionTicks = Int.random(in: config.electionTicksMin...config.electionTicksMax, using: &rng)
         votes = [:]
         transferTarget = 0
+        announcedTransferee = 0
         uncommitted = []
         uncommittedBytes = 0
         reads = ReadQueue()

@@ -139,22 +139,10 @@ extension ConfState {
         return out
     }
 
-    /// Decodes `encoded()`; a malformed configuration entry is a broken invariant.
+    /// Decodes `encoded()` from this node's own log, whose configuration entries were validated
+    /// when they arrived (`init?(validating:)`); a malformed one here is a broken invariant.
     public init(decoding bytes: [UInt8]) {
-        var at = 0
-        func next() -> UInt64 {
-            precondition(at + 8 <= bytes.count, "truncated configuration entry")
-            var v: UInt64 = 0
-            for i in 0..<8 { v |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
-            at += 8
-            return v
-        }
-        let voterCount = next()
-        precondition(voterCount <= 1_000, "implausible configuration entry")
-        let voters = (0..<voterCount).map { _ in next() }
-        let learnerCount = next()
-        precondition(learnerCount <= 1_000, "implausible configuration entry")
-        let learners = (0..<learnerCount).map { _ in next() }
-        self.init(voters: voters, learners: learners)
+        guard let conf = ConfState(validating: bytes) else { preconditionFailure("malformed configuration entry in the log") }
+        self = conf
     }
 }

@@ -63,6 +63,7 @@ extension RaftNode {
             // Never ask a follower to commit past what it is known to hold.
             m.commit = min(progress[peer]!.match, log.committed)
             m.context = context
+            m.transferee = transferTarget
             send(m)
         }
     }
@@ -86,6 +87,7 @@ extension RaftNode {
         m.logTerm = prevTerm
         m.commit = log.committed
         m.entries = entries
+        m.transferee = transferTarget
         pr.sent(lastIndex: entries.last?.index, bytes: entries.reduce(0) { $0 + $1.byteCount })
         send(m)
         return true
@@ -105,6 +107,7 @@ extension RaftNode {
 
     mutating func stepLeader(_ m: Message) {
         guard progress[m.from] != nil else { return }
+        if m.kind == .appendResponse && !m.reject && m.index > log.lastIndex { return drop(.acknowledgesUnsentEntries) }
         progress[m.from]!.recentActive = true
         switch m.kind {
         case .appendResponse: handleAppendResponse(m)
@@ -183,6 +186,7 @@ extension RaftNode {
         }
         let lastNew = m.index + UInt64(m.entries.count)
         if let conflict = log.firstConflict(m.entries) {
+            // Entries start after `m.index >= committed` and run on one by one (`invalidity`).
             precondition(conflict > log.committed, "leader \(m.from) conflicts with committed entry \(conflict)")
             let fresh = Array(m.entries[Int(conflict - m.index - 1)...])
             log.append(fresh)

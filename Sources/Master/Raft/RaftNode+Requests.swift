@@ -27,6 +27,7 @@ extension RaftNode {
     public mutating func propose(_ data: [UInt8]) throws(RaftError) -> (index: UInt64, term: UInt64) {
         guard role == .leader else { throw .notLeader(leader: leader) }
         guard transferTarget == 0 else { throw .transferInProgress }
+        guard data.count <= config.entryBytesMax else { throw .entryTooLarge }
         let entry = Entry(term: term, index: 0, data: data)
         try checkRoom(bytes: entry.byteCount)
         appendLocal([entry])
@@ -34,7 +35,8 @@ extension RaftNode {
     }
 
     /// Appends several entries at once (leader only): one append per follower carries them all,
-    /// instead of one per entry. Entries past the uncommitted-bytes limit are refused; the
+    /// instead of one per entry. Entries past the uncommitted-bytes limit, or over
+    /// `entryBytesMax`, are refused; the
     /// result has one element per datum, in order: its index and term, or nil when refused.
     public mutating func propose(batch: [[UInt8]]) throws(RaftError) -> [(index: UInt64, term: UInt64)?] {
         guard role == .leader else { throw .notLeader(leader: leader) }
@@ -45,7 +47,7 @@ extension RaftNode {
         for data in batch {
             let entry = Entry(term: term, index: 0, data: data)
             let total = uncommittedBytes + bytes
-            if total > 0 && total + entry.byteCount > config.uncommittedBytesMax {
+            if data.count > config.entryBytesMax || (total > 0 && total + entry.byteCount > config.uncommittedBytesMax) {
                 results.append(nil)
                 continue
             }
@@ -125,6 +127,8 @@ extension RaftNode {
         if transferTarget == target { return }
         transferTarget = target
         electionElapsed = 0
+        // The voters learn the target first: they let only it override their leader lease.
+        broadcastHeartbeat(context: reads.latestContext)
         if progress[target]!.match == log.lastIndex {
             send(makeMessage(.timeoutNow, to: target))
         } else {

@@ -60,9 +60,13 @@ public struct RaftNode: Sendable {
     var outbox: [Message] = []
     /// Messages dropped because the outbox was full; Raft's retries cover them.
     public internal(set) var droppedMessageCount = 0
+    /// Peer messages dropped as invalid, by reason (see `InvalidMessage`).
+    public internal(set) var invalidMessageCounts: [InvalidMessage: Int] = [:]
 
     /// Leader only: the transfer target, 0 when no transfer is under way.
     var transferTarget: NodeID = 0
+    /// Follower only: the transfer target the leader announced in its last message, 0 for none.
+    var announcedTransferee: NodeID = 0
     /// Leader only: index of the last configuration entry (refuse a new change until committed).
     var pendingConfIndex: UInt64 = 0
     /// Leader only: (index, bytes) of entries appended in this term and not yet committed.
@@ -181,10 +185,11 @@ public struct RaftNode: Sendable {
 
     // MARK: Messages
 
-    /// Handles a message from a peer. The shell passes every message addressed to this node;
-    /// messages from old terms or unknown peers are answered or ignored as Raft requires.
+    /// Handles a message from a peer. Messages from old terms or unknown peers are answered or
+    /// ignored as Raft requires; messages no correct peer sends are dropped and counted
+    /// (`invalidMessageCounts`) before they change anything.
     public mutating func step(_ m: Message) {
-        precondition(m.to == id, "message for \(m.to) delivered to \(id)")
+        if let reason = invalidity(of: m) { return drop(reason) }
         if m.term > term {
             guard stepHigherTerm(m) else { return }
         } else if m.term < term {
@@ -206,7 +211,7 @@ public struct RaftNode: Sendable {
     private mutating func stepHigherTerm(_ m: Message) -> Bool {
         if m.isRequestForVote {
             let inLease = config.checkQuorum && leader != 0 && electionElapsed < config.electionTicksMin
-            if inLease && !m.force { return false }
+            if inLease && !mayOverrideLease(m) { return false }
         }
         // A pre-vote request, or a granted pre-vote, carries a term nobody is in yet.
         if m.kind == .preVote || (m.kind == .preVoteResponse && !m.reject) { return true }
@@ -229,10 +234,13 @@ public struct RaftNode: Sendable {
     private mutating func stepFollower(_ m: Message) {
         switch m.kind {
         case .append, .heartbeat, .snapshot:
+            if leader != 0 && leader != m.from { return drop(.secondLeader) }
             electionElapsed = 0
             leader = m.from
+            if m.kind != .snapshot { announcedTransferee = m.transferee }
             if m.kind == .append { handleAppend(m) } else if m.kind == .heartbeat { handleHeartbeat(m) } else { handleSnapshot(m) }
         case .timeoutNow:
+            guard m.from == leader else { return drop(.timeoutNowNotFromLeader) }
             if isPromotable { campaign(.transfer) }
         default:
             break

@@ -113,6 +113,8 @@ public enum RaftError: Error, Sendable, Equatable {
     case notLeader(leader: NodeID)
     /// Too many uncommitted bytes, pending reads or similar: retry later.
     case busy
+    /// The entry is larger than `RaftConfig.entryBytesMax`: it will never fit, do not retry.
+    case entryTooLarge
     /// A leadership transfer is under way; proposals wait for the new leader.
     case transferInProgress
     /// A membership change is still uncommitted; only one may be in flight.

@@ -30,7 +30,12 @@ final class LocalReplicator: Replicator {
         let store = self.store
         let snapshotter = self.snapshotter
         let onApplied = self.onApplied
-        log.submit(command.encoded()) { result in
+        let encoded: [UInt8]
+        switch command.boundedEncoding() {
+        case .success(let bytes): encoded = bytes
+        case .failure(let tooLarge): return completion(.failure(.tooLarge(tooLarge)))
+        }
+        log.submit(encoded) { result in
             switch result {
             case .success(let index):
                 let applied = store.apply(command, index: index)

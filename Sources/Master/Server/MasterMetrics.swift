@@ -15,6 +15,8 @@ final class MasterMetrics: Sendable {
     /// One placement decision: reading the store and computing the plan (not committing it).
     let schedulerIterationSeconds: Histogram
     let authRefusals: CounterFamily
+    /// Peer messages refused or dropped as invalid, and committed entries skipped, by reason.
+    let raftDropped: CounterFamily
 
     init(store: StoreHandle) {
         requests = registry.counter("fuller_http_requests_total", help: "HTTP requests answered, by route, method and status.",
@@ -31,6 +33,9 @@ final class MasterMetrics: Sendable {
         authRefusals = registry.counter("fuller_http_auth_refusals_total",
                                         help: "Requests refused before their route: 401 (missing, malformed, unknown, expired) or 403 (forbidden).",
                                         labels: ["reason"])
+        raftDropped = registry.counter("fuller_raft_dropped_total",
+                                       help: "Peer messages refused or dropped as invalid, and committed entries skipped as undecodable, by reason.",
+                                       labels: ["reason"])
         registry.gaugeFunction("fuller_jobs", help: "Jobs in the store by state.", labels: ["state"]) {
             let counts = store.read { $0.jobCountsByState }
             return JobState.allCases.map { (labelValues: [$0.rawValue], value: Double(counts[$0] ?? 0)) }

@@ -81,7 +81,8 @@ final class MasterNode: Sendable {
         let hooks = ApplyHooks()
         let replication: Replication
         if let cluster = configuration.cluster {
-            replication = .raft(try RaftCluster(cluster, store: store, logger: logger, onApplied: hooks.run))
+            replication = .raft(try RaftCluster(cluster, store: store, logger: logger, onApplied: hooks.run,
+                                                onDropped: { metrics.raftDropped.labels($0).increment() }))
         } else {
             let recovered = try Recovery.open(dataDirectory: configuration.dataDirectory, fsync: configuration.fsync,
                                               limits: configuration.store, logger: logger, onBatch: { metrics.observeBatch($0) })
@@ -135,7 +136,7 @@ final class MasterNode: Sendable {
                                       configuration: configuration.scheduler,
                                       metrics: SchedulerMetrics(registry: metrics.registry),
                                       nowMs: nowMs, logger: logger, agentSilentAfterMs: silentAfterMs,
-                                      isLeader: { leadership.isLeader },
+                                      isLeader: { leadership.isLeader }, policy: configuration.jobPolicy,
                                       onIteration: { metrics.schedulerIterationSeconds.observe($0) })
         self.placement = placement
         let autoscaler = configuration.autoscaler.map { settings in

@@ -20,6 +20,8 @@ enum ProposeError: Error, Sendable {
     case storageFailed(String)
     /// This node is not the leader (Raft); the leader's API address if known.
     case notLeader(leaderAPI: String?)
+    /// The command encodes to more than the log takes: a permanent refusal (413), never retried.
+    case tooLarge(CommandTooLarge)
 }
 
 /// The store as the shell shares it: one lock around the pure state machine.

@@ -37,6 +37,9 @@ public final class Authenticator: Sendable {
         tokens = Mutex(try Self.load(path, extra: extra, logger: logger))
     }
 
+    /// The roles of the tokens in force.
+    public var roles: Set<TokenRole> { Set(tokens.withLock { $0.entries.map(\.principal.role) }) }
+
     /// Reads the file again. Returns whether the new tokens are in force.
     @discardableResult
     public func reload() -> Bool {

@@ -6,10 +6,12 @@
 /// - `admin`: every route of the client API, cluster membership and agent drains included.
 /// - `agent`: only the agent protocol (`register`, `heartbeat`), and only as its own agent id
 ///   unless the token's name is `*`.
-/// - `peer`: what masters present to each other (the Raft peer port) and to agents (the agent
-///   API). Never a client's.
+/// - `peer`: what masters present to each other (the Raft peer port). Never a client's, and
+///   never an agent's: an agent refuses to start with one in its token file.
+/// - `master`: what the masters present to agents (the agent's API). Opens nothing on a master,
+///   so an agent host that is taken over holds no credential that speaks Raft.
 public enum TokenRole: String, Sendable, CaseIterable, Hashable {
-    case read, submit, admin, agent, peer
+    case read, submit, admin, agent, peer, master
 }
 
 /// Who made a request: the role and name of the token it carried.
@@ -41,6 +43,7 @@ public enum Access: Sendable, Equatable, CustomStringConvertible {
     public static let admin = Access.roles([.admin])
     public static let agent = Access.roles([.agent])
     public static let peer = Access.roles([.peer])
+    public static let master = Access.roles([.master])
 
     public func admits(_ role: TokenRole) -> Bool {
         switch self {

@@ -65,6 +65,10 @@ extension HeartbeatRequest {
 }
 
 extension TaskReport {
+    /// The most bytes of a report's ids, address and health (a Docker id is 64 hex digits). A
+    /// report becomes a log command; its message is cut to size by the master instead.
+    public static let fieldBytesMax = 256
+
     public init(json value: JSONValue, path: String) throws(FieldError) {
         var r = try ObjectReader(value, path: path)
         let stateText = try r.requiredString("state")
@@ -77,6 +81,10 @@ extension TaskReport {
         self.init(taskId: try r.requiredString("taskId"), state: state, containerId: try r.string("containerId"),
                   ip: try r.string("ip"), exitCode: try r.int("exitCode"), reason: reason, message: try r.string("message"),
                   health: try r.string("health"))
+        for (key, text) in [("taskId", taskId), ("containerId", containerId), ("ip", ip), ("health", health)] {
+            guard let text, text.utf8.count > Self.fieldBytesMax else { continue }
+            throw FieldError(field: r.fieldPath(key), message: "at most \(Self.fieldBytesMax) bytes")
+        }
         try r.finish()
     }
 

@@ -352,7 +352,9 @@ public struct JSONWriter: Sendable {
             case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
             case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
             case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
-            case 0..<0x20, 0x7F:
+            case 0..<0x20:
+                // Only these must be escaped (RFC 8259 §7); DEL and the rest go out as they are,
+                // so encoded text never grows more than the escapes a document already needed.
                 bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
                                           JSONWriter.hex[Int(c >> 4)], JSONWriter.hex[Int(c & 0xF)]])
             default: bytes.append(c)

@@ -31,7 +31,7 @@ import Shared
         agent  \(agentId) \(agentToken)
         peer   masters \(Self.peerToken)
         """.write(toFile: dir.path + "/master-tokens", atomically: true, encoding: .utf8)
-        try "peer masters \(Self.peerToken)\n".write(toFile: dir.path + "/agent-tokens", atomically: true, encoding: .utf8)
+        try "master masters master-token-rolling-4e5f6a7b\n".write(toFile: dir.path + "/agent-tokens", atomically: true, encoding: .utf8)
 
         let group = try ClusterProcesses(directory: dir.path)
         defer { group.stopAll() }

@@ -16,6 +16,7 @@ import Model
     agent  a1    agent-token-0123456789
     agent  *     any-agent-token-0123456789
     peer   m2    peer-token-0123456789
+    master ms    master-token-0123456789
     admin  old   expired-token-0123456789 expires=2020-01-01T00:00:00Z
     """
 
@@ -35,7 +36,7 @@ import Model
     static let callers: [(name: String, token: String?, role: TokenRole?)] = [
         ("admin", "admin-token-0123456789", .admin), ("submit", "submit-token-0123456789", .submit),
         ("read", "read-token-0123456789", .read), ("agent", "agent-token-0123456789", .agent),
-        ("peer", "peer-token-0123456789", .peer),
+        ("peer", "peer-token-0123456789", .peer), ("master", "master-token-0123456789", .master),
         ("none", nil, nil), ("wrong", "wrong-token-0123456789", nil), ("expired", "expired-token-0123456789", nil),
     ]
 

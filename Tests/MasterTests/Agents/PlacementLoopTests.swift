@@ -37,4 +37,34 @@ import TestSupport
         client.shutdown()
         await node.shutdown()
     }
+
+    /// A job the master's policy refuses may still reach the log (a leader with other flags, an
+    /// older build, a peer taken over): the leader never places it, and kills it instead.
+    @Test(.timeLimit(.minutes(1)))
+    func aJobThePolicyRefusesIsKilledNotPlaced() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (node, client) = try AgentGatewayTests.start(dir.path)
+        let agent = try SimulatedAgent(id: "a1", master: "http://127.0.0.1:\(node.apiPort)")
+        try await agent.register()
+        var spec = try JobSpec(json: try JSONParser.parse(Self.job(size: 1, memoryMB: 64)))
+        spec.container.privileged = true
+        let created = AsyncStream<Void>.makeStream()
+        node.replication.replicator.propose(.createJob(jobId: "j-privileged", spec: spec, idempotencyKey: nil, atMs: 1)) { _ in
+            created.continuation.finish()
+        }
+        for await _ in created.stream {}
+        let ordinary = try await AgentGatewayTests.submit(client, Self.job(size: 1, memoryMB: 64))
+        var placedOrdinary = false
+        for _ in 0..<100 where !placedOrdinary {
+            let answer = try #require(try await agent.heartbeat().response)
+            #expect(!answer.assignments.contains { $0.jobId == "j-privileged" })
+            placedOrdinary = answer.assignments.contains { $0.jobId == ordinary }
+            if !placedOrdinary { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(placedOrdinary)
+        #expect(node.store.read { $0.job("j-privileged")?.state } != .accepted)
+        client.shutdown()
+        await node.shutdown()
+    }
 }

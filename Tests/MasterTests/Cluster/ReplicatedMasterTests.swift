@@ -17,12 +17,13 @@ import TestSupport
 
     /// Starts three masters and a client, waits for the first leader, runs `body`, and stops
     /// everything (whether `body` threw or not).
-    static func withCluster(_ body: (ClusterProcesses, ClusterClient, ClusterView) async throws -> Void) async throws {
+    static func withCluster(extraArguments: [String] = [],
+                            _ body: (ClusterProcesses, ClusterClient, ClusterView) async throws -> Void) async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let cluster = try ClusterProcesses(directory: dir.path)
         defer { cluster.stopAll() }
-        try cluster.start(extraArguments: Self.masterArguments)
+        try cluster.start(extraArguments: Self.masterArguments + extraArguments)
         let client = ClusterClient(addresses: cluster.members.map(\.apiAddress))
         defer { client.shutdown() }
         let first = try await client.waitForLeader(among: client.addresses)

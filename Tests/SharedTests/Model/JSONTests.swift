@@ -40,4 +40,18 @@ import Testing
         #expect(try JSONParser.parse(w.bytes) == value)
         #expect(String(decoding: w.bytes, as: UTF8.self).contains(#"\u0001"#))
     }
+
+    /// RFC 8259 §7 requires escaping only `"`, `\` and U+0000–U+001F. DEL (0x7F) and every other
+    /// character are written as they are, so no string grows more than 6× its size, and text
+    /// without control characters never grows at all (a 1 MiB job re-encoded to 6 MiB once).
+    @Test func writerEscapesOnlyWhatJSONRequires() throws {
+        let text = String(repeating: "\u{7F}", count: 1_000) + "é😀/"
+        var w = JSONWriter()
+        w.string(text)
+        #expect(w.bytes.count == text.utf8.count + 2)
+        #expect(try JSONParser.parse(w.bytes) == .string(text))
+        var controls = JSONWriter()
+        controls.string("\u{00}\u{1F}\n\"\\")
+        #expect(String(decoding: controls.bytes, as: UTF8.self) == #""\u0000\u001f\n\"\\""#)
+    }
 }
