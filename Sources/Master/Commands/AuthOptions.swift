@@ -14,7 +14,7 @@ enum AuthOptions {
         Flag("token-file", .string, help: "Bearer tokens callers must present, one per line: ROLE NAME TOKEN [expires=RFC3339]; reloaded on SIGHUP. Without it the API is open.", valueName: "PATH"),
     ]
     static let serveFlags: [Flag] = [
-        Flag("peer-token", .string, help: "The peer-role token this master presents to the other masters (agents list the same token in their --token-file); needed with --token-file in a group.", valueName: "TOKEN"),
+        Flag("peer-token", .string, help: "The peer-role token this master presents to the other masters (never given to agents); needed with --token-file in a group.", valueName: "TOKEN"),
     ]
 
     struct Setup {
