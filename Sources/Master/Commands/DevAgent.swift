@@ -5,7 +5,8 @@ import Synchronization
 
 /// The local agent `fuller-master dev` runs: the `fuller-agent` binary next to this one, as a
 /// child process, restarted (after a pause) if it dies, stopped with SIGTERM on the way out.
-/// SIGTERM leaves its containers running; the next `dev` run adopts them.
+/// SIGTERM leaves its containers running; the next `dev` run adopts them. The agent watches its
+/// parent (`--exit-with-parent`), so a master killed with SIGKILL does not leave it behind.
 final class DevAgent: Sendable {
     static let flags: [Flag] = [
         Flag("agent-api", .string, default: .string("127.0.0.1:4710"), help: "The local agent's API address.", valueName: "HOST:PORT"),
@@ -14,6 +15,10 @@ final class DevAgent: Sendable {
         Flag("docker-socket", .string, default: .string("/var/run/docker.sock"), help: "Docker Engine API socket.", valueName: "PATH"),
         Flag("agent", .bool, default: .bool(true), help: "Start the local agent (--no-agent: master only)."),
     ]
+
+    /// `fuller-agent`'s exit status when another live agent holds its data directory
+    /// (`AgentLock.heldExitStatus`): restarting it would only be refused again.
+    static let lockHeldExitStatus: Int32 = 3
 
     private struct State {
         var process: Process?
@@ -48,6 +53,7 @@ final class DevAgent: Sendable {
             "--id", "dev-agent", "--masters", masterURL, "--data-dir", dataDirectory,
             "--api", args.string("agent-api") ?? "127.0.0.1:4710", "--metadata", args.string("metadata") ?? "bridge:4711",
             "--docker-socket", args.string("docker-socket") ?? "/var/run/docker.sock",
+            "--exit-with-parent", String(getpid()),
         ], token: token, logger: logger)
         try agent.launch()
         return agent
@@ -70,6 +76,10 @@ final class DevAgent: Sendable {
 
     private func exited(_ status: Int32) {
         guard !state.withLock({ $0.stopping }) else { return }
+        guard status != Self.lockHeldExitStatus else {
+            return logger.error("local agent refused to start: another agent holds its data directory; not restarting it",
+                                ["status": .int(Int64(status))])
+        }
         logger.error("local agent exited; restarting in 2 s", ["status": .int(Int64(status))])
         DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(2)) { [self] in
             guard !state.withLock({ $0.stopping }) else { return }
