@@ -84,7 +84,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 [ "$(id -u)" -eq 0 ] || cannot "needs root (network namespace, dockerd)"
-for tool in dockerd docker ip nsenter curl timeout; do command -v "$tool" >/dev/null 2>&1 || cannot "$tool is missing"; done
+for tool in dockerd docker ip nsenter curl timeout python3; do command -v "$tool" >/dev/null 2>&1 || cannot "$tool is missing"; done
 bin=$(binaries) || cannot "no fuller-master and fuller-agent in \$FULLER_BIN, .build/release or .build/debug"
 
 work=$(mktemp -d /tmp/fuller-fresh.XXXXXX)
@@ -93,7 +93,9 @@ ip netns add "$name" || cannot "ip netns add $name failed"
 ip -n "$name" link set lo up
 
 # 1. A dockerd that has never run: empty data root, its own exec root, socket and containerd.
-inside dockerd --host "unix://$work/docker.sock" --data-root "$work/root" --exec-root "$work/exec" \
+# nsenter itself execs the program, so $! is dockerd's own pid (through a shell function it
+# would be a subshell's, and killing that would leave dockerd running).
+nsenter --net="/var/run/netns/$name" dockerd --host "unix://$work/docker.sock" --data-root "$work/root" --exec-root "$work/exec" \
     --pidfile "$work/docker.pid" --containerd-namespace "$name" --containerd-plugins-namespace "$name-plugins" \
     >"$work/dockerd.log" 2>&1 </dev/null &
 dockerd_pid=$!
@@ -111,7 +113,7 @@ FULLER_DOCKER_SOCKET="$work/docker.sock" timeout "$wait_s" bash "$root/deploy/do
     || fail "deploy/docker-setup.sh: $(tail -n 2 "$work/setup.log" | tr '\n' ' ')"
 
 # 3. README's second command, inside the namespace: a master and its local agent.
-inside "$bin/fuller-master" dev --data-dir "$work/dev" --fsync=false --docker-socket "$work/docker.sock" \
+nsenter --net="/var/run/netns/$name" "$bin/fuller-master" dev --data-dir "$work/dev" --fsync=false --docker-socket "$work/docker.sock" \
     >"$work/master.log" 2>&1 </dev/null &
 master_pid=$!
 api=http://127.0.0.1:4700
@@ -134,17 +136,27 @@ submitted=$(date +%s.%N)
 reply=$(call -X POST -H 'Content-Type: application/json' --data "$job" "$api/v1/jobs")
 job_id=$(printf '%s' "$reply" | grep -o '"id":"[^"]*"' | head -n 1 | cut -d'"' -f4)
 [ -n "$job_id" ] || fail "submit refused: $reply"
+# The first Started task of the job, as `ID CONTAINER`.
+started_task() {
+    call "$api/v1/tasks?jobId=$job_id" | python3 -c '
+import json, sys
+try:
+    items = json.load(sys.stdin).get("items", [])
+except ValueError:
+    items = []
+for t in items:
+    if t.get("state") == "Started" and t.get("containerId"):
+        print(t["id"], t["containerId"]); break'
+}
 task=""
 for _ in $(seq 1 $((wait_s * 5))); do
-    task=$(call "$api/v1/tasks?jobId=$job_id" | grep -o '{[^{}]*"state":"Started"[^{}]*}' | head -n 1)
+    task=$(started_task)
     [ -n "$task" ] && break
     sleep 0.2
 done
 [ -n "$task" ] || fail "no task of job $job_id Started within ${wait_s} s"
 started=$(date +%s.%N)
-task_id=$(printf '%s' "$task" | grep -o '"id":"[^"]*"' | head -n 1 | cut -d'"' -f4)
-container=$(printf '%s' "$task" | grep -o '"containerId":"[^"]*"' | cut -d'"' -f4)
-[ -n "$container" ] || fail "task $task_id Started without a container id: $task"
+read -r task_id container <<< "$task"
 answer=""
 for _ in $(seq 1 $((wait_s * 2))); do
     answer=$(engine exec "$container" sh -c \
@@ -153,5 +165,5 @@ for _ in $(seq 1 $((wait_s * 2))); do
     sleep 0.5
 done
 [ "$answer" = "$task_id" ] || fail "the metadata endpoint did not answer $task_id at 169.254.169.254 inside $container (last: ${answer:-nothing})"
-printf -v seconds '%.1f' "$(echo "$started - $submitted" | bc 2>/dev/null || awk "BEGIN{print $started - $submitted}")"
-say "PASS ${seconds}s submit-to-Started; metadata answered inside the container (bridge gateway in IPAM: ${gateway:+yes}${gateway:-no})"
+seconds=$(awk "BEGIN { printf \"%.1f\", $started - $submitted }")
+say "PASS ${seconds}s submit-to-Started; metadata answered inside the container (IPAM gateway: $([ -n "$gateway" ] && echo reported || echo none))"
