@@ -70,12 +70,13 @@ final class MetadataEndpoint: Sendable {
     /// Whether the endpoint accepts requests (for `/readyz`).
     var isServing: Bool { readiness.ok }
 
-    /// For `/readyz`: serving (with its DNAT rule when one is planned), or why not.
+    /// For `/readyz`: serving, with its DNAT rule when the containers were told to use it; or why not.
     var readiness: (ok: Bool, message: String?) {
-        binding.withLock { binding in
+        let viaDNAT = containerURL == "http://\(MetadataDNAT.address)"
+        return binding.withLock { binding in
             switch binding {
-            case .serving(_, _, dnatProblem: nil): (true, nil)
-            case .serving(_, _, dnatProblem: let problem?): (false, problem)
+            case .serving(_, _, dnatProblem: let problem?) where viaDNAT: (false, problem)
+            case .serving: (true, nil)
             case .pending(let why): (false, "the metadata endpoint is not listening yet: \(why)")
             case .stopped: (false, "the metadata endpoint is stopped")
             }

@@ -58,13 +58,15 @@ enum DockerTestEnvironment {
     /// calls cancelled too and would leave everything behind. A just-killed agent's last create
     /// or start may still be inside the engine when the first list is taken and land after it,
     /// so it lists again until two lists `settle` apart find nothing, for at most `limit`.
-    /// Returns what went wrong, or nil.
+    /// Returns what went wrong, or nil. `afterPass` runs after each pass with its number (tests).
     static func removeContainers(labelled labels: [String: String], docker: DockerClient,
-                                 settle: Duration = .seconds(1), limit: Duration = .seconds(20)) async -> String? {
+                                 settle: Duration = .seconds(1), limit: Duration = .seconds(20),
+                                 afterPass: @escaping @Sendable (Int) async -> Void = { _ in }) async -> String? {
         await Task {
             let deadline = ContinuousClock.now + limit
             var emptyLists = 0
             var problem: String?
+            var passes = 0
             while emptyLists < 2 && ContinuousClock.now < deadline {
                 switch await removePass(labels, docker: docker) {
                 case .success(let found):
@@ -73,6 +75,8 @@ enum DockerTestEnvironment {
                 case .failure(let error):
                     problem = "\(error)"
                 }
+                passes += 1
+                await afterPass(passes)
                 if emptyLists < 2 { try? await Task.sleep(for: settle) }
             }
             return emptyLists < 2 ? problem ?? "containers labelled \(labels) still appear after \(limit)" : nil
