@@ -105,7 +105,11 @@ final class MetadataEndpoint: Sendable {
         default:
             throw .gateway("the containers' metadata URL cannot be known: \(first.pendingReason ?? "no address"); pass --metadata HOST:PORT or allow the DNAT rule")
         }
-        if case .pending(let why) = first { logger.warn("metadata endpoint pending; retrying", ["why": .string(why), "url": .string(url)]) }
+        if case .pending(let why) = first {
+            logger.warn("metadata endpoint pending; retrying", ["why": .string(why), "url": .string(url)])
+        } else {
+            logger.info("metadata url for containers", ["url": .string(url)])
+        }
         return MetadataEndpoint(service: service, plan: plan, containerURL: url, docker: docker, logger: logger, binding: first)
     }
 
