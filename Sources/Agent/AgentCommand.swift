@@ -41,16 +41,9 @@ enum AgentCommand {
         guard let (host, port) = hostPort(args.string("api") ?? "127.0.0.1:4710"), let dataDir = args.string("data-dir") else {
             return fail("--api: expected HOST:PORT")
         }
-        do { try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true) } catch {
-            return fail("cannot create --data-dir \(dataDir): \(error)")
-        }
-        if let parent = args.int("exit-with-parent"), !ParentWatch.isParent(pid_t(parent)) {
-            return fail("--exit-with-parent: process \(parent) is not this agent's parent (it has exited)")
-        }
         let lock: AgentLock
-        do throws(AgentLock.Failure) { lock = try AgentLock(directory: dataDir, id: id) } catch {
-            if case .held = error { return fail(error.description, status: AgentLock.heldExitStatus) }
-            return fail(error.description)
+        do throws(StartFailure) { lock = try claim(args, dataDir: dataDir, id: id) } catch {
+            return fail(error.message, status: error.status)
         }
         let registration = AgentRegistration(id: id, hostname: hostName(), address: "\(host):\(port)",
                                              attributes: attributes(args), resources: resources(args))
@@ -129,6 +122,26 @@ enum AgentCommand {
         logger.info("agent stopped")
         _ = lock
         return 0
+    }
+
+    /// Why the agent does not start, and its exit status.
+    struct StartFailure: Error {
+        var message: String
+        var status: Int32 = 2
+    }
+
+    /// Makes the data directory and takes its lock, unless the parent to live with is gone already.
+    private static func claim(_ args: ParsedArguments, dataDir: String, id: String) throws(StartFailure) -> AgentLock {
+        do { try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true) } catch {
+            throw StartFailure(message: "cannot create --data-dir \(dataDir): \(error)")
+        }
+        if let parent = args.int("exit-with-parent"), !ParentWatch.isParent(pid_t(parent)) {
+            throw StartFailure(message: "--exit-with-parent: process \(parent) is not this agent's parent (it has exited)")
+        }
+        do throws(AgentLock.Failure) { return try AgentLock(directory: dataDir, id: id) } catch {
+            if case .held = error { throw StartFailure(message: error.description, status: AgentLock.heldExitStatus) }
+            throw StartFailure(message: error.description)
+        }
     }
 
     /// A start-up failure, logged as a JSON line like every other line of the agent.

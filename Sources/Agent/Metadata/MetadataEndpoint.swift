@@ -54,14 +54,18 @@ final class MetadataEndpoint: Sendable {
     let plan: Plan
     /// `FULLER_METADATA_URL` for the containers.
     let containerURL: String
+    /// The address `containerURL` names when it is not the DNAT one: retries bind only there.
+    private let fixedAddress: String?
     private let docker: DockerClient
     private let logger: Logger
     private let binding: Mutex<Binding>
 
-    private init(service: MetadataService, plan: Plan, containerURL: String, docker: DockerClient, logger: Logger, binding: Binding) {
+    private init(service: MetadataService, plan: Plan, containerURL: String, fixedAddress: String?, docker: DockerClient,
+                 logger: Logger, binding: Binding) {
         self.service = service
         self.plan = plan
         self.containerURL = containerURL
+        self.fixedAddress = fixedAddress
         self.docker = docker
         self.logger = logger
         self.binding = Mutex(binding)
@@ -110,7 +114,10 @@ final class MetadataEndpoint: Sendable {
         } else {
             logger.info("metadata url for containers", ["url": .string(url)])
         }
-        return MetadataEndpoint(service: service, plan: plan, containerURL: url, docker: docker, logger: logger, binding: first)
+        // Without DNAT the containers were told the address itself: only that one will do.
+        let fixed = plan.iptables == nil ? address.success : nil
+        return MetadataEndpoint(service: service, plan: plan, containerURL: url, fixedAddress: fixed, docker: docker, logger: logger,
+                                binding: first)
     }
 
     /// While pending, tries again with a bounded backoff until it listens or the task is
@@ -120,7 +127,9 @@ final class MetadataEndpoint: Sendable {
         while case .pending = binding.withLock({ $0 }) {
             do { try await Task.sleep(for: backoff.next()) } catch { return }
             let address: Result<String, Failure>
-            if plan.isBridge {
+            if let fixedAddress {
+                address = .success(fixedAddress)
+            } else if plan.isBridge {
                 do throws(DockerError) {
                     address = try await docker.bridgeAddress().map { .success($0.address) } ?? .failure(Self.noAddress)
                 } catch {
@@ -252,6 +261,7 @@ final class MetadataEndpoint: Sendable {
 
 private extension Result where Failure == MetadataEndpoint.Failure {
     var failure: String? { if case .failure(let failure) = self { failure.message } else { nil } }
+    var success: Success? { try? get() }
 }
 
 private extension MetadataEndpoint.Binding {

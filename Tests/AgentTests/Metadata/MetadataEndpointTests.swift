@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Glibc
 import Synchronization
 import Testing
 import TestSupport
@@ -48,6 +49,25 @@ import Shared
         try await body(DockerClient(endpoint: .tcp(host: "127.0.0.1", port: server.port)))
     }
 
+    /// A listening socket on a free port of `address`, without SO_REUSEPORT, so that no other
+    /// socket (the HTTP server sets that option) can bind the port while it is open.
+    static func holdPort(on address: String) throws -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
+        var sin = sockaddr_in()
+        sin.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, address, &sin.sin_addr)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &sin) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound, listen(fd, 1) == 0 else {
+            close(fd)
+            throw TestFailure("cannot hold a port on \(address): \(errno)")
+        }
+        return (fd, Int(UInt16(bigEndian: sin.sin_port)))
+    }
+
     static let logger = Logger(component: "test", sink: CapturingLogSink())
 
     /// `MetadataEndpoint.start` blocks its thread while it asks the engine (the agent calls it
@@ -77,29 +97,23 @@ import Shared
         }
     }
 
-    /// The bridge's address cannot be bound yet: the endpoint is pending, `/readyz` says why,
-    /// and it listens by itself once the bridge is there.
+    /// The bridge's address cannot be bound yet (here: another socket holds the port): the
+    /// endpoint is pending, `/readyz` says why, and it listens by itself once it can, on the
+    /// address the containers were given.
     @Test(.timeLimit(.minutes(1)))
-    func aMissingBridgeIsWaitedForThenServed() async throws {
-        let probe = HTTPServer(configuration: .init(host: "127.79.0.1", port: 0), handler: ScriptedEngine("{}"))
-        try probe.start()
-        let port = probe.port
-        await probe.shutdown(grace: .zero)
-        // 192.0.2.0/24 is TEST-NET-1: no host has it, so binding its first address fails.
-        let engine = ScriptedEngine(Self.network(subnet: "192.0.2.0/24"))
-        try await Self.withEngine(engine) { docker in
+    func anAddressNotBindableYetIsWaitedForThenServed() async throws {
+        let (blocker, port) = try Self.holdPort(on: "127.79.0.1")
+        try await Self.withEngine(ScriptedEngine(Self.network(subnet: "127.79.0.0/16"))) { docker in
             let endpoint = try await Self.start(["--metadata", "bridge:\(port)", "--no-metadata-dnat"], docker: docker)
             let pending = endpoint.readiness
-            #expect(!pending.ok && pending.message?.contains("192.0.2.1:\(port)") == true, "\(pending)")
-            #expect(endpoint.containerURL == "http://192.0.2.1:\(port)")
+            #expect(!pending.ok && pending.message?.contains("cannot listen on 127.79.0.1:\(port)") == true, "\(pending)")
+            #expect(endpoint.containerURL == "http://127.79.0.1:\(port)")
             let binding = Task { await endpoint.bindUntilServing() }
-            engine.network.withLock { $0 = Self.network(subnet: "127.79.0.0/16") }
-            let deadline = ContinuousClock.now + .seconds(20)
-            while !endpoint.readiness.ok && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-            #expect(endpoint.readiness.ok, "\(endpoint.readiness)")
+            close(blocker)
             await binding.value
-            let client = try HTTPClient(url: "http://127.79.0.1:\(port)")
-            #expect(try await client.send(.GET, "/latest/meta-data/instance-id").status == 403)
+            #expect(endpoint.readiness.ok, "\(endpoint.readiness)")
+            let client = try HTTPClient(url: endpoint.containerURL)
+            #expect(try await client.send(.GET, "/latest/meta-data/instance-id").status == 403, "answered, and nobody's caller")
             client.shutdown()
             await endpoint.stop()
             #expect(!endpoint.readiness.ok)
