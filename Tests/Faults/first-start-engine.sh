@@ -81,7 +81,7 @@ cleanup() {
     exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'fail "interrupted"' INT TERM
 
 [ "$(id -u)" -eq 0 ] || cannot "needs root (network namespace, dockerd)"
 for tool in dockerd docker ip nsenter curl timeout python3; do command -v "$tool" >/dev/null 2>&1 || cannot "$tool is missing"; done
