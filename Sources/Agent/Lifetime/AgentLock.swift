@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Shared
 
 /// One live agent per data directory: `DIR/agent.lock`, held with `flock` for the agent's whole
 /// life. The kernel releases it when the process ends however it ends (SIGKILL included), so a
@@ -11,7 +12,7 @@ import Glibc
 struct AgentLock: Sendable {
     static let fileName = "agent.lock"
     /// `fuller-agent`'s exit status when the lock is held by another agent.
-    static let heldExitStatus: Int32 = 3
+    static let heldExitStatus = AgentExitStatus.lockHeld
 
     enum Failure: Error, CustomStringConvertible {
         /// Another live agent holds it: what it wrote there (`pid N id ID`).

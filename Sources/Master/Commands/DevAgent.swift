@@ -16,10 +16,6 @@ final class DevAgent: Sendable {
         Flag("agent", .bool, default: .bool(true), help: "Start the local agent (--no-agent: master only)."),
     ]
 
-    /// `fuller-agent`'s exit status when another live agent holds its data directory
-    /// (`AgentLock.heldExitStatus`): restarting it would only be refused again.
-    static let lockHeldExitStatus: Int32 = 3
-
     private struct State {
         var process: Process?
         var stopping = false
@@ -76,7 +72,7 @@ final class DevAgent: Sendable {
 
     private func exited(_ status: Int32) {
         guard !state.withLock({ $0.stopping }) else { return }
-        guard status != Self.lockHeldExitStatus else {
+        guard status != AgentExitStatus.lockHeld else {
             return logger.error("local agent refused to start: another agent holds its data directory; not restarting it",
                                 ["status": .int(Int64(status))])
         }
