@@ -10,7 +10,8 @@ import Shared
 /// (talks to the masters through `MasterConnection`); `AgentRoutes` serves `/healthz`, `/readyz`
 /// (named checks: Docker, the masters, the metadata endpoint) and `/metrics` (`AgentMetrics`);
 /// the `MetadataEndpoint` answers containers about themselves from the executor's running tasks.
-/// One agent per data directory (`AgentLock`; exit status 3 when another holds it); with
+/// One agent per data directory (`AgentLock`) and per id on an engine (`EngineClaim`): exit
+/// status 3 when another holds either; with
 /// `--exit-with-parent` it stops when its parent goes (`ParentWatch`).
 /// SIGTERM or SIGINT cancels the loops, removes the metadata DNAT rule and exits without
 /// touching a container: they keep running, and the next agent with the same `--id` adopts them.
@@ -41,8 +42,8 @@ enum AgentCommand {
         guard let (host, port) = hostPort(args.string("api") ?? "127.0.0.1:4710"), let dataDir = args.string("data-dir") else {
             return fail("--api: expected HOST:PORT")
         }
-        let lock: AgentLock
-        do throws(StartFailure) { lock = try claim(args, dataDir: dataDir, id: id) } catch {
+        let claims: (AgentLock, EngineClaim)
+        do throws(StartFailure) { claims = try claim(args, dataDir: dataDir, id: id) } catch {
             return fail(error.message, status: error.status)
         }
         let registration = AgentRegistration(id: id, hostname: hostName(), address: "\(host):\(port)",
@@ -120,7 +121,7 @@ enum AgentCommand {
         }
         serverDown.wait()
         logger.info("agent stopped")
-        _ = lock
+        _ = claims
         return 0
     }
 
@@ -130,16 +131,24 @@ enum AgentCommand {
         var status: Int32 = 2
     }
 
-    /// Makes the data directory and takes its lock, unless the parent to live with is gone already.
-    private static func claim(_ args: ParsedArguments, dataDir: String, id: String) throws(StartFailure) -> AgentLock {
+    /// Makes the data directory, takes its lock and claims the id on the engine, unless the
+    /// parent to live with is gone already.
+    private static func claim(_ args: ParsedArguments, dataDir: String, id: String) throws(StartFailure) -> (AgentLock, EngineClaim) {
         do { try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true) } catch {
             throw StartFailure(message: "cannot create --data-dir \(dataDir): \(error)")
         }
         if let parent = args.int("exit-with-parent"), !ParentWatch.isParent(pid_t(parent)) {
             throw StartFailure(message: "--exit-with-parent: process \(parent) is not this agent's parent (it has exited)")
         }
-        do throws(AgentLock.Failure) { return try AgentLock(directory: dataDir, id: id) } catch {
-            if case .held = error { throw StartFailure(message: error.description, status: AgentLock.heldExitStatus) }
+        let lock: AgentLock
+        do throws(AgentLock.Failure) { lock = try AgentLock(directory: dataDir, id: id) } catch {
+            if case .held = error { throw StartFailure(message: error.description, status: AgentExitStatus.lockHeld) }
+            throw StartFailure(message: error.description)
+        }
+        do throws(EngineClaim.Failure) {
+            return (lock, try EngineClaim(engine: args.string("docker-socket") ?? DockerClient.defaultSocketPath, id: id))
+        } catch {
+            if case .held = error { throw StartFailure(message: error.description, status: AgentExitStatus.lockHeld) }
             throw StartFailure(message: error.description)
         }
     }

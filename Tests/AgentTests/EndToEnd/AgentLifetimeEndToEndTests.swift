@@ -39,23 +39,48 @@ import Shared
         let first = try AgentProcess(masters: ["http://127.0.0.1:9"], dataDirectory: dir.path + "/agent",
                                      dockerSocket: dir.path + "/no-docker.sock")
         defer { first.kill(SIGTERM) }
-        let second = Process()
-        second.executableURL = URL(fileURLWithPath: AgentProcess.binary)
-        second.arguments = first.arguments
-        let errors = Pipe()
-        second.standardError = errors
-        second.standardOutput = FileHandle.nullDevice
-        try second.run()
-        let exited = (try? await Self.wait("the second agent exited", timeout: .seconds(10)) { second.isRunning ? nil : true }) != nil
-        if !exited { kill(second.processIdentifier, SIGKILL) }
-        #expect(exited, "the second agent kept running beside the first")
-        second.waitUntilExit()
-        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(second.terminationStatus == AgentLock.heldExitStatus, "\(log)")
+        let (status, log) = try await Self.runToExit(first.arguments)
+        #expect(status == AgentExitStatus.lockHeld, "the second agent kept running beside the first, or failed otherwise:\n\(log)")
         #expect(log.contains("another agent is already running") && log.contains("pid \(first.process.processIdentifier) id \(first.id)"), "\(log)")
         // The lock goes with its holder, however it dies: a restart after SIGKILL takes it.
         try first.restart()
         #expect(first.process.isRunning)
+    }
+
+    /// Same id, same engine, another data directory: the engine is where they would fight.
+    @Test(.timeLimit(.minutes(1)))
+    func aSecondAgentWithTheSameIdOnTheSameEngineIsRefused() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let first = try AgentProcess(masters: ["http://127.0.0.1:9"], dataDirectory: dir.path + "/one",
+                                     dockerSocket: dir.path + "/no-docker.sock")
+        defer { first.kill(SIGTERM) }
+        let (status, log) = try await Self.runToExit(first.arguments.map { $0 == dir.path + "/one" ? dir.path + "/two" : $0 })
+        #expect(status == AgentExitStatus.lockHeld, "\(log)")
+        #expect(log.contains("an agent with id \(first.id) is already running on the engine")
+                && log.contains("(pid \(first.process.processIdentifier))"), "\(log)")
+        // Another id on the same engine is welcome.
+        let other = try AgentProcess(masters: ["http://127.0.0.1:9"], dataDirectory: dir.path + "/three",
+                                     dockerSocket: dir.path + "/no-docker.sock")
+        #expect(other.process.isRunning)
+        other.kill(SIGTERM)
+    }
+
+    /// Runs `fuller-agent arguments` and waits up to 10 s for it to exit (then kills it): its
+    /// status (nil if it had to be killed) and its log.
+    static func runToExit(_ arguments: [String]) async throws -> (Int32?, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: AgentProcess.binary)
+        process.arguments = arguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let exited = (try? await Self.wait("the agent exited", timeout: .seconds(10)) { process.isRunning ? nil : true }) != nil
+        if !exited { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (exited ? process.terminationStatus : nil, log)
     }
 
     /// Polls `probe` every 50 ms until it returns a value or `timeout` passes (then throws).
