@@ -11,9 +11,9 @@ import Synchronization
 ///
 /// Every container's `FULLER_METADATA_URL` is fixed when the agent starts, before the executor
 /// does: `http://169.254.169.254` when the DNAT rule is (or will be) in place, else
-/// `http://HOST:PORT`. The endpoint need not be listening by then: a bridge that does not exist
-/// yet (a first `dockerd` that has not reported its gateway, podman's bridge that comes with
-/// the first container) leaves it pending, `/readyz` says why, and `bindUntilServing` retries
+/// `http://HOST:PORT`. The endpoint need not be listening by then: an engine that does not
+/// answer yet, or a bridge that does not exist yet (podman's comes with the first container),
+/// leaves it pending, `/readyz` says why, and `bindUntilServing` retries
 /// with a bounded backoff until it listens (and then installs the DNAT rule).
 final class MetadataEndpoint: Sendable {
     static let flags: [Flag] = [
@@ -70,9 +70,6 @@ final class MetadataEndpoint: Sendable {
         self.logger = logger
         self.binding = Mutex(binding)
     }
-
-    /// Whether the endpoint accepts requests (for `/readyz`).
-    var isServing: Bool { readiness.ok }
 
     /// For `/readyz`: serving, with its DNAT rule when the containers were told to use it; or why not.
     var readiness: (ok: Bool, message: String?) {
