@@ -10,6 +10,9 @@ import Shared
 /// (talks to the masters through `MasterConnection`); `AgentRoutes` serves `/healthz`, `/readyz`
 /// (named checks: Docker, the masters, the metadata endpoint) and `/metrics` (`AgentMetrics`);
 /// the `MetadataEndpoint` answers containers about themselves from the executor's running tasks.
+/// One agent per data directory (`AgentLock`) and per id on an engine (`EngineClaim`): exit
+/// status 3 when another holds either; with
+/// `--exit-with-parent` it stops when its parent goes (`ParentWatch`).
 /// SIGTERM or SIGINT cancels the loops, removes the metadata DNAT rule and exits without
 /// touching a container: they keep running, and the next agent with the same `--id` adopts them.
 enum AgentCommand {
@@ -28,6 +31,8 @@ enum AgentCommand {
              help: "How long a container of no task of this agent lives before it is stopped and removed."),
         Flag("stop-grace", .duration, default: .duration(.seconds(10)), help: "SIGTERM-to-SIGKILL grace when stopping a task."),
         Flag("token", .string, help: "The agent-role token presented to the masters (better: FULLER_TOKEN, which ps does not show).", valueName: "TOKEN"),
+        Flag("exit-with-parent", .int, help: "Stop (as on SIGTERM) once this process is no longer the parent (`fuller-master dev` passes its pid).",
+             valueName: "PID"),
         Flag("token-file", .string, help: "Tokens the agent's API accepts (the masters' `master` token; never their peer token), ROLE NAME TOKEN per line; reloaded on SIGHUP. Without it the API is open.", valueName: "PATH"),
     ] + MetadataEndpoint.flags + ContainerOptions.flags
 
@@ -37,8 +42,9 @@ enum AgentCommand {
         guard let (host, port) = hostPort(args.string("api") ?? "127.0.0.1:4710"), let dataDir = args.string("data-dir") else {
             return fail("--api: expected HOST:PORT")
         }
-        do { try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true) } catch {
-            return fail("cannot create --data-dir \(dataDir): \(error)")
+        let claims: (AgentLock, EngineClaim)
+        do throws(StartFailure) { claims = try claim(args, dataDir: dataDir, id: id) } catch {
+            return fail(error.message, status: error.status)
         }
         let registration = AgentRegistration(id: id, hostname: hostName(), address: "\(host):\(port)",
                                              attributes: attributes(args), resources: resources(args))
@@ -81,7 +87,8 @@ enum AgentCommand {
         // `/readyz`: every check must pass.
         let readiness = [AgentRoutes.dockerCheck { executor.health }, AgentRoutes.masterCheck { heartbeat.status },
                          AgentRoutes.ReadinessCheck("metadata") {
-                             AgentRoutes.ReadinessResult(ok: metadata.isServing, message: metadata.isServing ? nil : "the metadata endpoint is not listening")
+                             let (ok, message) = metadata.readiness
+                             return AgentRoutes.ReadinessResult(ok: ok, message: message)
                          }]
 
         var configuration = HTTPServer.Configuration(host: host, port: port)
@@ -100,10 +107,13 @@ enum AgentCommand {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await executor.run() }
                 group.addTask { await heartbeat.run() }
+                group.addTask { await metadata.bindUntilServing() }
             }
             stopped.signal()
         }
+        let parentWatch = args.int("exit-with-parent").map { ParentWatch.start(parent: pid_t($0)) }
         Termination.wait()
+        parentWatch?.cancel()
         logger.info("stopping; containers keep running")
         work.cancel()
         stopped.wait()
@@ -116,13 +126,42 @@ enum AgentCommand {
         }
         serverDown.wait()
         logger.info("agent stopped")
+        _ = claims
         return 0
     }
 
+    /// Why the agent does not start, and its exit status.
+    struct StartFailure: Error {
+        var message: String
+        var status: Int32 = 2
+    }
+
+    /// Makes the data directory, takes its lock and claims the id on the engine, unless the
+    /// parent to live with is gone already.
+    private static func claim(_ args: ParsedArguments, dataDir: String, id: String) throws(StartFailure) -> (AgentLock, EngineClaim) {
+        do { try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true) } catch {
+            throw StartFailure(message: "cannot create --data-dir \(dataDir): \(error)")
+        }
+        if let parent = args.int("exit-with-parent"), !ParentWatch.isParent(pid_t(parent)) {
+            throw StartFailure(message: "--exit-with-parent: process \(parent) is not this agent's parent (it has exited)")
+        }
+        let lock: AgentLock
+        do throws(AgentLock.Failure) { lock = try AgentLock(directory: dataDir, id: id) } catch {
+            if case .held = error { throw StartFailure(message: error.description, status: AgentExitStatus.lockHeld) }
+            throw StartFailure(message: error.description)
+        }
+        do throws(EngineClaim.Failure) {
+            return (lock, try EngineClaim(engine: args.string("docker-socket") ?? DockerClient.defaultSocketPath, id: id))
+        } catch {
+            if case .held = error { throw StartFailure(message: error.description, status: AgentExitStatus.lockHeld) }
+            throw StartFailure(message: error.description)
+        }
+    }
+
     /// A start-up failure, logged as a JSON line like every other line of the agent.
-    private static func fail(_ message: String) -> Int32 {
+    private static func fail(_ message: String, status: Int32 = 2) -> Int32 {
         Logger(component: "agent").error("cannot start", ["error": .string(message)])
-        return 2
+        return status
     }
 
     static func hostPort(_ text: String) -> (String, Int)? {

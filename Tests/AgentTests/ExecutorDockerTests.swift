@@ -52,8 +52,9 @@ import Shared
     }
 
     static func removeAll(_ docker: DockerClient, agentId: String) async {
-        for container in (try? await docker.listContainers(labels: ["fuller.agent": agentId], all: true)) ?? [] {
-            try? await docker.removeContainer(container.id, force: true)
+        if let problem = await DockerTestEnvironment.removeContainers(labelled: ["fuller.agent": agentId], docker: docker,
+                                                                       settle: .milliseconds(300)) {
+            Issue.record("removing the containers of agent \(agentId): \(problem)")
         }
     }
 }

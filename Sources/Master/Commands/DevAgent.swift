@@ -5,7 +5,8 @@ import Synchronization
 
 /// The local agent `fuller-master dev` runs: the `fuller-agent` binary next to this one, as a
 /// child process, restarted (after a pause) if it dies, stopped with SIGTERM on the way out.
-/// SIGTERM leaves its containers running; the next `dev` run adopts them.
+/// SIGTERM leaves its containers running; the next `dev` run adopts them. The agent watches its
+/// parent (`--exit-with-parent`), so a master killed with SIGKILL does not leave it behind.
 final class DevAgent: Sendable {
     static let flags: [Flag] = [
         Flag("agent-api", .string, default: .string("127.0.0.1:4710"), help: "The local agent's API address.", valueName: "HOST:PORT"),
@@ -50,6 +51,7 @@ final class DevAgent: Sendable {
             "--id", "dev-agent", "--masters", masterURL, "--data-dir", dataDirectory,
             "--api", args.string("agent-api") ?? "127.0.0.1:4710", "--metadata", args.string("metadata") ?? "bridge:4711",
             "--docker-socket", args.string("docker-socket") ?? "/var/run/docker.sock",
+            "--exit-with-parent", String(getpid()),
         ] + policyArguments(args), token: token, logger: logger)
         try agent.launch()
         return agent
@@ -83,6 +85,10 @@ final class DevAgent: Sendable {
 
     private func exited(_ status: Int32) {
         guard !state.withLock({ $0.stopping }) else { return }
+        guard status != AgentExitStatus.lockHeld else {
+            return logger.error("local agent refused to start: another agent holds its data directory; not restarting it",
+                                ["status": .int(Int64(status))])
+        }
         logger.error("local agent exited; restarting in 2 s", ["status": .int(Int64(status))])
         DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(2)) { [self] in
             guard !state.withLock({ $0.stopping }) else { return }

@@ -125,12 +125,8 @@ final class DevAutoscaleMaster: Sendable {
                 Issue.record("agent \(id) survived the master's shutdown")
                 kill(pid, SIGKILL)
             }
-            do {
-                for container in try await docker.listContainers(labels: [Supervisor.agentLabel: id], all: true) {
-                    try? await docker.removeContainer(container.id, force: true)
-                }
-            } catch {
-                Issue.record("removing the containers of agent \(id): \(error)")
+            if let problem = await DockerTestEnvironment.removeContainers(labelled: [Supervisor.agentLabel: id], docker: docker) {
+                Issue.record("removing the containers of agent \(id): \(problem)")
             }
         }
         api.shutdown()

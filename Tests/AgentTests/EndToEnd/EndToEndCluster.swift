@@ -55,14 +55,8 @@ final class EndToEndCluster: Sendable {
 
     private func tearDown() async {
         agent.kill(SIGKILL)
-        do {
-            for container in try await containers() {
-                do { try await docker.removeContainer(container.id, force: true) } catch .notFound {
-                    // Removed meanwhile (a remove the agent started before it was killed): gone is gone.
-                }
-            }
-        } catch {
-            Issue.record("removing the containers of agent \(agent.id): \(error)")
+        if let problem = await DockerTestEnvironment.removeContainers(labelled: [Supervisor.agentLabel: agent.id], docker: docker) {
+            Issue.record("removing the containers of agent \(agent.id): \(problem)")
         }
         api.shutdown()
         // Its data is thrown away, so there is nothing for a graceful stop to keep.

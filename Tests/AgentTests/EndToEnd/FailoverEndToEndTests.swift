@@ -74,8 +74,8 @@ import Shared
     private static func tearDown(masters: ClusterProcesses, agent: AgentProcess, api: FailoverAPI, docker: DockerClient,
                                  directory: TemporaryDirectory) async {
         agent.kill(SIGKILL)
-        if let containers = try? await docker.listContainers(labels: [Supervisor.agentLabel: agent.id], all: true) {
-            for c in containers { try? await docker.removeContainer(c.id, force: true) }
+        if let problem = await DockerTestEnvironment.removeContainers(labelled: [Supervisor.agentLabel: agent.id], docker: docker) {
+            Issue.record("removing the containers of agent \(agent.id): \(problem)")
         }
         api.shutdown()
         masters.stopAll()

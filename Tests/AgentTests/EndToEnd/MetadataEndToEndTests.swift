@@ -44,8 +44,9 @@ import Shared
     }
 
     static func gatewayArguments(_ docker: DockerClient) async throws -> [String]? {
-        guard let gateway = try await docker.gateway() else {
-            Issue.record("the Docker network bridge has no IPv4 gateway")
+        // The same choice as the agent's: a first-started engine reports no IPAM gateway.
+        guard let gateway = try await docker.bridgeAddress()?.address else {
+            Issue.record("the Docker network bridge has no IPv4 gateway, interface address or subnet")
             return nil
         }
         return ["--metadata", "\(gateway):0", "--no-metadata-dnat", "--zone", "test-1a", "--machine-type", "m.test"]
@@ -189,7 +190,7 @@ import Shared
             if DockerTestEnvironment.isCI { Issue.record("\(problem)") } else { print("⚠️  SKIPPED: \(problem)") }
             return
         }
-        guard let gateway = try await docker.gateway() else { Issue.record("no bridge gateway"); return }
+        guard let gateway = try await docker.bridgeAddress()?.address else { Issue.record("no bridge address"); return }
         try await EndToEndCluster.run(docker: docker, agentArguments: ["--metadata", "bridge:0"]) { cluster in
             let port = try #require(Self.metadataPort(cluster.agent.recentLog))
             let interface = try #require(MetadataDNAT.interface(holding: gateway))

@@ -33,9 +33,15 @@ import Shared
         func containers(_ agent: AgentProcess) async throws -> [ContainerSummary] {
             try await docker.listContainers(labels: [Supervisor.agentLabel: agent.id], all: true)
         }
+        // The agents go first: a live one reports the removed containers missing, and the
+        // master's replacements land in the engine after the removal (and stayed there).
         func cleanUp() async {
-            for agent in [a1, a2].compactMap({ $0 }) {
-                for c in (try? await containers(agent)) ?? [] { try? await docker.removeContainer(c.id, force: true) }
+            let agents = [a1, a2].compactMap { $0 }
+            agents.forEach { $0.kill(SIGKILL) }
+            for agent in agents {
+                if let problem = await DockerTestEnvironment.removeContainers(labelled: [Supervisor.agentLabel: agent.id], docker: docker) {
+                    Issue.record("removing the containers of agent \(agent.id): \(problem)")
+                }
             }
         }
         do {

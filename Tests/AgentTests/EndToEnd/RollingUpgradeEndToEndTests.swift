@@ -170,8 +170,9 @@ import Shared
     }
 
     static func removeContainers(of agent: AgentProcess, _ docker: DockerClient) async {
-        guard let containers = try? await docker.listContainers(labels: [Supervisor.agentLabel: agent.id], all: true) else { return }
-        for container in containers { try? await docker.removeContainer(container.id, force: true) }
+        if let problem = await DockerTestEnvironment.removeContainers(labelled: [Supervisor.agentLabel: agent.id], docker: docker) {
+            Issue.record("removing the containers of agent \(agent.id): \(problem)")
+        }
     }
 }
 

@@ -115,10 +115,10 @@ import Shared
     }
 
     static func removeContainers(_ docker: DockerClient, _ agents: [AgentProcess]) async {
+        agents.forEach { $0.kill(SIGKILL) }
         for agent in agents {
-            agent.kill(SIGKILL)
-            for container in (try? await docker.listContainers(labels: [Supervisor.agentLabel: agent.id], all: true)) ?? [] {
-                try? await docker.removeContainer(container.id, force: true)
+            if let problem = await DockerTestEnvironment.removeContainers(labelled: [Supervisor.agentLabel: agent.id], docker: docker) {
+                Issue.record("removing the containers of agent \(agent.id): \(problem)")
             }
         }
     }

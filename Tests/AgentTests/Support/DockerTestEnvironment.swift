@@ -52,6 +52,52 @@ enum DockerTestEnvironment {
         await scope.removeAll()
     }
 
+    /// Removes every container carrying `labels`: a test's teardown, however the test ended.
+    ///
+    /// It runs in a task of its own, because a test cancelled by its time limit has its engine
+    /// calls cancelled too and would leave everything behind. A just-killed agent's last create
+    /// or start may still be inside the engine when the first list is taken and land after it,
+    /// so it lists again until two lists `settle` apart find nothing, for at most `limit`.
+    /// Returns what went wrong, or nil. `afterPass` runs after each pass with its number (tests).
+    static func removeContainers(labelled labels: [String: String], docker: DockerClient,
+                                 settle: Duration = .seconds(1), limit: Duration = .seconds(20),
+                                 afterPass: @escaping @Sendable (Int) async -> Void = { _ in }) async -> String? {
+        await Task {
+            let deadline = ContinuousClock.now + limit
+            var emptyLists = 0
+            var problem: String?
+            var passes = 0
+            while emptyLists < 2 && ContinuousClock.now < deadline {
+                switch await removePass(labels, docker: docker) {
+                case .success(let found):
+                    emptyLists = found == 0 ? emptyLists + 1 : 0
+                    problem = nil
+                case .failure(let error):
+                    problem = "\(error)"
+                }
+                passes += 1
+                await afterPass(passes)
+                if emptyLists < 2 { try? await Task.sleep(for: settle) }
+            }
+            return emptyLists < 2 ? problem ?? "containers labelled \(labels) still appear after \(limit)" : nil
+        }.value
+    }
+
+    /// Lists the containers carrying `labels` and removes them; how many it found.
+    private static func removePass(_ labels: [String: String], docker: DockerClient) async -> Result<Int, DockerError> {
+        let containers: [ContainerSummary]
+        do throws(DockerError) { containers = try await docker.listContainers(labels: labels, all: true) } catch {
+            return .failure(error)
+        }
+        for container in containers {
+            do throws(DockerError) { try await docker.removeContainer(container.id, force: true) } catch {
+                if case .notFound = error { continue }
+                return .failure(error)
+            }
+        }
+        return .success(containers.count)
+    }
+
     private static func environment(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }
@@ -88,12 +134,8 @@ struct DockerTestScope: Sendable {
     }
 
     func removeAll() async {
-        do {
-            for container in try await docker.listContainers(labels: labels, all: true) {
-                try await docker.removeContainer(container.id, force: true)
-            }
-        } catch {
-            Issue.record("cleaning up the containers labelled \(Self.labelKey)=\(id): \(error)")
+        if let problem = await DockerTestEnvironment.removeContainers(labelled: labels, docker: docker, settle: .milliseconds(100)) {
+            Issue.record("cleaning up the containers labelled \(Self.labelKey)=\(id): \(problem)")
         }
     }
 }
