@@ -84,7 +84,8 @@ final class DurableRaftStorage: RaftLogStorage {
             keep += 1
         }
         s.entries.removeFirst(covered - keep)
-        s.offset += UInt64(covered - keep)
+        // A log that ended before `index` restarts right after it.
+        s.offset = s.entries.isEmpty ? max(s.offset + UInt64(covered), index + 1) : s.offset + UInt64(covered - keep)
     }
 
     enum RaftStorageError: Error, CustomStringConvertible {
