@@ -128,6 +128,7 @@ final class MasterNode: Sendable {
         self.registry = registry
         let cluster: RaftCluster? = if case .raft(let c) = replication { c } else { nil }
         metrics.observeAgents(registry, nowMs: nowMs)
+        metrics.observeStorage(health)
         metrics.observeRaft { cluster.map { c in (c.replicator.status, { c.name(of: $0) }) } }
         membership = cluster.map { MembershipChanges(cluster: $0) }
         let leadership = Leadership(cluster: cluster, selfName: configuration.id, health: health)

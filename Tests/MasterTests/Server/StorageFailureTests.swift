@@ -92,6 +92,8 @@ import TestSupport
         }
         let live = try? await client.send(.GET, "/healthz", timeout: .seconds(5))
         if live?.status != 200 { problems.append("GET /healthz: \(live?.status ?? 0)") }
+        let metrics = (try? await client.send(.GET, "/metrics", timeout: .seconds(5))).map(text) ?? ""
+        if !metrics.contains("\nfuller_storage_failed 1") { problems.append("GET /metrics: no fuller_storage_failed 1") }
         return problems
     }
 
