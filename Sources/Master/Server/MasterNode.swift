@@ -170,9 +170,11 @@ final class MasterNode: Sendable {
         http.host = configuration.apiHost
         http.port = configuration.apiPort
         routes = router.routes.map { "\($0.method.rawValue) \($0.pattern)" }
-        let gate = MasterAccess.apiGate(router: router, next: LeaderGate(router: router, leadership: leadership),
+        // Tokens first, then (once storage failed) 503 for everything, then leader routing.
+        let gate = MasterAccess.apiGate(router: router,
+                                        next: StorageHealthGate(health: health, next: LeaderGate(router: router, leadership: leadership)),
                                         authenticator: configuration.authenticator, metrics: metrics)
-        server = try HTTPServer(configuration: http, handler: StorageHealthGate(health: health, next: gate))
+        server = try HTTPServer(configuration: http, handler: gate)
         try server.start()
         let apiAddress = configuration.advertisedAPI
             ?? "\(configuration.apiHost == "0.0.0.0" ? "127.0.0.1" : configuration.apiHost):\(server.port)"
