@@ -200,10 +200,15 @@ run_case() { # leader|follower; prints the result line; returns 1 on failure
         start "$i"
     done
     local leader=""
-    while [ -z "$leader" ]; do
-        [ $SECONDS -lt $deadline ] || { fail "no leader"; return 1; }
-        sleep 0.1; leader=$($helper leader "${addrs[@]}")
-    done
+    find_leader() {
+        leader=""
+        while [ -z "$leader" ]; do
+            [ $SECONDS -lt $deadline ] || { fail "no leader"; return 1; }
+            leader=$($helper leader "${addrs[@]}")
+            [ -n "$leader" ] || sleep 0.1
+        done
+    }
+    find_leader || return 1
     STOP_FILE="$dir/stop" $helper writer "$dir/acked" "${addrs[@]}" 2>> "$dir/writer.log" &
     pids+=("$!"); local writer=$!
     wait_acks() { # N: until N writes in all are acknowledged
@@ -213,6 +218,7 @@ run_case() { # leader|follower; prints the result line; returns 1 on failure
         done
     }
     wait_acks 10 || return 1
+    find_leader || return 1
     local v=""
     for i in 1 2 3; do
         if [ "$role" = leader ] && [ "127.0.0.1:${api[i]}" = "$leader" ]; then v=$i; fi

@@ -129,6 +129,8 @@ final class MasterNode: Sendable {
         let cluster: RaftCluster? = if case .raft(let c) = replication { c } else { nil }
         metrics.observeAgents(registry, nowMs: nowMs)
         metrics.observeStorage(health)
+        // Agents long-polling this master move to another one now, not when their wait ends.
+        health.onFailure { DispatchQueue.global().async { registry.answerAllHeld() } }
         metrics.observeRaft { cluster.map { c in (c.replicator.status, { c.name(of: $0) }) } }
         membership = cluster.map { MembershipChanges(cluster: $0) }
         let leadership = Leadership(cluster: cluster, selfName: configuration.id, health: health)

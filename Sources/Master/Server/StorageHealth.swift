@@ -24,6 +24,7 @@ final class StorageHealth: Sendable {
     }
 
     private let failure = Mutex<Failure?>(nil)
+    private let reactions = Mutex<[@Sendable () -> Void]>([])
     private let logger: Logger
     /// Named in the log line when the error itself names no file.
     private let dataDirectory: String
@@ -32,6 +33,10 @@ final class StorageHealth: Sendable {
         self.logger = logger
         self.dataDirectory = dataDirectory
     }
+
+    /// Runs `body` once, on the thread that reports the failure, when storage fails (e.g. to
+    /// answer the agents' held long polls at once instead of after their wait). Keep it short.
+    func onFailure(_ body: @escaping @Sendable () -> Void) { reactions.withLock { $0.append(body) } }
 
     /// nil while storage works.
     var failed: Failure? { failure.withLock { $0 } }
@@ -48,6 +53,7 @@ final class StorageHealth: Sendable {
         var fields: [String: LogValue] = ["path": .string(f.path), "error": .string(f.reason)]
         if let e = f.errno { fields["errno"] = .int(Int64(e)) }
         logger.error("storage failed; this master stops serving until it is restarted", fields)
+        for react in reactions.withLock({ $0 }) { react() }
     }
 
     /// The answer every route but `/healthz` and `/metrics` gets once storage failed.
@@ -77,16 +83,17 @@ extension APIError.Code {
 }
 
 /// In front of the whole client API: once storage failed, every route but liveness and metrics
-/// answers 503 `storage_failed` (see `StorageHealth`).
+/// answers 503 `storage_failed` (see `StorageHealth`). That holds for an answer produced after
+/// the failure to a request that arrived before it too (a held heartbeat, a read): what this
+/// master says once its storage failed may already be stale.
 struct StorageHealthGate: HTTPHandler {
     let health: StorageHealth
     let next: any HTTPHandler
 
     func handle(_ request: HTTPRequest, respond: @escaping @Sendable (HTTPResponse) -> Void) {
-        guard let error = health.apiError, !Self.servedWhenFailed(request.path) else {
-            return next.handle(request, respond: respond)
-        }
-        respond(error.response)
+        guard !Self.servedWhenFailed(request.path) else { return next.handle(request, respond: respond) }
+        if let error = health.apiError { return respond(error.response) }
+        next.handle(request) { [health] response in respond(health.apiError?.response ?? response) }
     }
 
     /// The process is alive and its metrics say what happened.

@@ -32,14 +32,15 @@ struct DiskFullReplicatedMasterTests {
         try cluster.start(extraArguments: ReplicatedMasterTests.masterArguments)
         let client = ClusterClient(addresses: cluster.members.map(\.apiAddress))
         defer { client.shutdown() }
-        let first = try await client.waitForLeader(among: client.addresses)
-        let victim = role == "leader" ? cluster.member(apiAddress: first.address)!
-            : cluster.members.first { $0.apiAddress != first.address }!
-        let others = cluster.members.filter { $0 !== victim }.map(\.apiAddress)
+        _ = try await client.waitForLeader(among: client.addresses)
         let load = ClusterLoad(client: client, prefix: "disk-\(role)")
 
         try await load.run(writers: 3) {
             try await load.waitForAcknowledged(10, "before the disk filled", logs: cluster.logs())
+            let first = try await client.waitForLeader(among: client.addresses)
+            let victim = role == "leader" ? cluster.member(apiAddress: first.address)!
+                : cluster.members.first { $0.apiAddress != first.address }!
+            let others = cluster.members.filter { $0 !== victim }.map(\.apiAddress)
             let filler = victim.dataDirectory + "/filler"
             try Self.fill(filler)
             try await Self.waitForStorageFailed(victim.url, logs: cluster.logs())

@@ -44,6 +44,35 @@ import TestSupport
         await restarted.shutdown()
     }
 
+    /// An agent long-polling the master when its storage fails hears 503 at once, not a 200
+    /// with frozen assignments when its wait ends: it moves to another master now.
+    @Test(.timeLimit(.minutes(1)))
+    func heldHeartbeatIsAnsweredWithStorageFailedAtOnce() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var config = MasterNode.Configuration(dataDirectory: dir.path)
+        config.apiPort = 0
+        config.fsync = false
+        let node = try MasterNode.start(config)
+        let agent = try SimulatedAgent(id: "held-agent", master: "http://127.0.0.1:\(node.apiPort)")
+        let client = try HTTPClient(url: "http://127.0.0.1:\(node.apiPort)")
+        defer { agent.shutdown(); client.shutdown() }
+        try await agent.register()
+        let version = try #require(try await agent.heartbeat().response?.assignmentsVersion)
+        let started = ContinuousClock.now
+        let held = Task { try await agent.heartbeat(version: version, waitMs: 20_000, sequence: 2).status }
+        while node.registry.entry("held-agent")?.waiter == nil {
+            try #require(ContinuousClock.now - started < .seconds(10), "the heartbeat was never held")
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let watch = StorageFaults.watch(dir.path, rules: [StorageFaults.Rule(.write, .fail(errno: EIO))])
+        defer { StorageFaults.remove(watch) }
+        #expect(try await client.send(.POST, "/v1/jobs", body: Array(Samples.batch.utf8)).status == 503)
+        #expect(try await held.value == 503)
+        #expect(ContinuousClock.now - started < .seconds(10))
+        await node.shutdown()
+    }
+
     /// Starts a master, writes one job, fills its disk, checks it fails stop, stops it, and
     /// returns the id of the job acknowledged before.
     static func failOnce(_ config: MasterNode.Configuration, dir: String) async throws -> String {
