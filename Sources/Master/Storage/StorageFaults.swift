@@ -60,11 +60,6 @@ public enum StorageFaults {
         return token
     }
 
-    /// Adds a rule to a watch (e.g. once a test has set up its files, fill the disk).
-    public static func add(_ rule: Rule, to token: Int) {
-        watches.withLock { $0[token]?.rules.append(rule) }
-    }
-
     public static func calls(_ token: Int) -> [Call] { watches.withLock { $0[token]?.calls ?? [] } }
 
     public static func remove(_ token: Int) {
