@@ -73,6 +73,19 @@ import TestSupport
         await node.shutdown()
     }
 
+    /// With tokens, the token check still comes first: a caller without one learns nothing about
+    /// this master's disk; `/readyz` (open) and callers with a token get 503 `storage_failed`.
+    @Test func tokensAreCheckedBeforeTheStorageFailureAnswer() async throws {
+        try await MasterAccessTests.withNode { node in
+            node.health.fail(StorageError.io("write \(node.configuration.dataDirectory)/wal/x", errno: EIO))
+            #expect(MasterAccessTests.call(node, .GET, "/v1/jobs", token: nil).status == 401)
+            let refused = MasterAccessTests.call(node, .GET, "/v1/jobs", token: "read-token-0123456789")
+            #expect(refused.status == 503 && Self.errorCode(refused) == "storage_failed")
+            #expect(Self.errorCode(MasterAccessTests.call(node, .GET, "/readyz", token: nil)) == "storage_failed")
+            #expect(MasterAccessTests.call(node, .GET, "/healthz", token: nil).status == 200)
+        }
+    }
+
     /// Starts a master, writes one job, fills its disk, checks it fails stop, stops it, and
     /// returns the id of the job acknowledged before.
     static func failOnce(_ config: MasterNode.Configuration, dir: String) async throws -> String {
