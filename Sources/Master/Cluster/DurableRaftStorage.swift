@@ -37,8 +37,10 @@ final class DurableRaftStorage: RaftLogStorage {
     init(directory: String, fsync: Bool, margin: CatchUpMargin = CatchUpMargin()) throws {
         self.margin = margin
         snapshots = try SnapshotStore(directory: directory + "/snapshots", fsyncEnabled: fsync)
-        let (hardFile, stored) = try HardStateFile.open(path: directory + "/hard-state", fsyncEnabled: fsync)
         let (wal, _) = try WriteAheadLog.open(directory: directory + "/wal", options: WriteAheadLog.Options(fsyncEnabled: fsync))
+        // Last: opening the hard state syncs this directory, which makes the entries of the two
+        // directories above durable too.
+        let (hardFile, stored) = try HardStateFile.open(path: directory + "/hard-state", fsyncEnabled: fsync)
         var snapshot: Raft.Snapshot?
         if let saved = try snapshots.loadLatest() { snapshot = try Self.decodeSnapshot(saved) }
         let base = snapshot?.metadata.index ?? 0

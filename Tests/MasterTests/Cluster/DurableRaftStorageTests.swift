@@ -54,6 +54,21 @@ import TestSupport
         try storage.persist(Self.ready(hard: HardState(term: 2, vote: 0, commit: 1_000), snapshot: snapshot))
     }
 
+    /// A fresh data directory: its `wal`, `snapshots` and `hard-state` entries are all durable
+    /// (the directory is synced after the last of them is created).
+    @Test func aFreshDirectorysEntriesAreSyncedAfterTheyAreCreated() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let watch = StorageFaults.watch(dir.path)
+        defer { StorageFaults.remove(watch) }
+        _ = try DurableRaftStorage(directory: dir.path, fsync: true)
+        let calls = StorageFaults.calls(watch).map(\.description)
+        let created = ["makeDirectory \(dir.path)/wal", "makeDirectory \(dir.path)/snapshots", "open \(dir.path)/hard-state"]
+            .compactMap { calls.firstIndex(of: $0) }
+        let synced = calls.lastIndex(of: "syncDirectory \(dir.path)")
+        #expect(created.count == 3 && synced != nil && created.allSatisfy { $0 < synced! }, "\(calls)")
+    }
+
     /// After a compaction the log before the snapshot is kept up to the margin (in memory and,
     /// across a restart, from the WAL), so a follower a little behind gets entries.
     @Test func compactionKeepsACatchUpMargin() throws {
