@@ -45,7 +45,8 @@ import TestSupport
         append.entries = [Entry(term: 2, index: 2, data: Array("x".utf8))]
         replicator.receive([RaftWire.encode(append)])
         let started = ContinuousClock.now
-        while health.failed == nil {
+        // Stopped: the loop recorded the failure and shut down (it stops right after failing).
+        while !replicator.inbox.withLock({ $0.stopped }) {
             try #require(ContinuousClock.now - started < .seconds(10), "the write never failed")
             try await Task.sleep(for: .milliseconds(5))
         }
