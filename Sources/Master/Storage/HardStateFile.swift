@@ -19,8 +19,8 @@ public struct StoredHardState: Sendable, Equatable {
 /// The hard state on disk, in two fixed slots written in turn.
 ///
 /// A save overwrites the older slot in place and fsyncs it (no rename, no directory fsync: one
-/// `pwrite` and one `fdatasync` per vote or term change; the directory is synced once, when the
-/// file is created). A crash mid-write can only tear the
+/// `pwrite` and one `fdatasync` per vote or term change; the file and its directory are synced
+/// once per `open`, which covers the file's creation). A crash mid-write can only tear the
 /// slot being written; its checksum fails and `load` returns the other, previous state, which
 /// is the state the node had before the save, so it never answered anything from the torn one.
 ///
