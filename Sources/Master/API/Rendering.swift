@@ -83,7 +83,7 @@ extension ProposeError {
         case .overloaded:
             APIError(status: 503, code: "unavailable", message: "too many writes queued; retry shortly")
         case .storageFailed(let reason):
-            APIError(status: 503, code: "unavailable", message: "the log cannot be written: \(reason)")
+            StorageHealth.apiError(StorageHealth.Failure(path: "", errno: nil, reason: reason))
         case .notLeader(let leader):
             APIError(status: 503, code: "unavailable", message: "not the leader" + (leader.map { "; the leader is \($0)" } ?? ""))
         case .tooLarge(let e):

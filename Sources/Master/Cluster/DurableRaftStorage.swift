@@ -4,7 +4,7 @@ import Synchronization
 
 /// Raft's stable storage on disk: log entries in the WAL (with their terms), the hard state in
 /// its two-slot file, snapshots in the snapshot store; plus the entries after the latest
-/// snapshot kept in memory, which is what the core reads.
+/// snapshot (and a catch-up margin before it) kept in memory, which is what the core reads.
 ///
 /// Used by one thread, the Raft loop (`RaftReplicator`), which also calls into the core: the
 /// lock only makes that visible to the compiler. Ordering: `persist` writes the entries, then
@@ -21,29 +21,73 @@ final class DurableRaftStorage: RaftLogStorage {
         var offset: UInt64
     }
 
+    /// How much log a compaction keeps before the snapshot's index, so a follower a little
+    /// behind (after a pause or a leader change) catches up from entries instead of needing the
+    /// whole store as a snapshot. The smaller of the two limits wins.
+    struct CatchUpMargin: Sendable {
+        var entries: UInt64 = 10_000
+        /// Payload bytes of the kept entries (they stay in memory as well as in the WAL).
+        var bytesMax = 32 << 20
+    }
+
     private let state: Mutex<State>
     private let snapshots: SnapshotStore
+    private let margin: CatchUpMargin
 
-    init(directory: String, fsync: Bool) throws {
+    init(directory: String, fsync: Bool, margin: CatchUpMargin = CatchUpMargin()) throws {
+        self.margin = margin
         snapshots = try SnapshotStore(directory: directory + "/snapshots", fsyncEnabled: fsync)
-        let (hardFile, stored) = try HardStateFile.open(path: directory + "/hard-state", fsyncEnabled: fsync)
         let (wal, _) = try WriteAheadLog.open(directory: directory + "/wal", options: WriteAheadLog.Options(fsyncEnabled: fsync))
+        // Last: opening the hard state syncs this directory, which makes the entries of the two
+        // directories above durable too.
+        let (hardFile, stored) = try HardStateFile.open(path: directory + "/hard-state", fsyncEnabled: fsync)
         var snapshot: Raft.Snapshot?
         if let saved = try snapshots.loadLatest() { snapshot = try Self.decodeSnapshot(saved) }
         let base = snapshot?.metadata.index ?? 0
+        if let snapshot { try Self.finishInstall(wal, snapshot.metadata) }
+        guard wal.firstIndex <= base + 1 else { throw RaftStorageError.gap(walFirst: wal.firstIndex, snapshot: base) }
+        // The WAL now holds the snapshot's entry (same term) or starts right after it, so the
+        // entries it keeps before the snapshot are this log's own: they are the catch-up margin.
+        let first = max(wal.firstIndex, base + 1 - min(base, margin.entries))
         var entries: [Entry] = []
-        if wal.lastIndex > base {
-            var next = max(base + 1, wal.firstIndex)
-            guard next == base + 1 else { throw RaftStorageError.gap(walFirst: wal.firstIndex, snapshot: base) }
-            while next <= wal.lastIndex {
-                for e in try wal.entries(from: next, maxBytes: 16 << 20) {
-                    entries.append(Self.entry(e))
-                    next = e.index + 1
-                }
+        var next = first
+        while next <= wal.lastIndex {
+            for e in try wal.entries(from: next, maxBytes: 16 << 20) {
+                entries.append(Self.entry(e))
+                next = e.index + 1
             }
         }
         let hard = Raft.HardState(term: stored.term, vote: stored.vote, commit: stored.commit)
-        state = Mutex(State(wal: wal, hardStateFile: hardFile, hard: hard, snapshot: snapshot, entries: entries, offset: base + 1))
+        var loaded = State(wal: wal, hardStateFile: hardFile, hard: hard, snapshot: snapshot, entries: entries, offset: first)
+        Self.trim(&loaded, through: base, margin: margin)
+        state = Mutex(loaded)
+    }
+
+    /// A crash between saving a leader's snapshot and resetting the WAL (see `install`) leaves a
+    /// WAL that does not continue from the snapshot: it ends before the snapshot's index, or
+    /// holds another term's entry there. Finishes that reset, as `install` would have.
+    private static func finishInstall(_ wal: WriteAheadLog, _ metadata: SnapshotMetadata) throws {
+        let index = metadata.index
+        guard wal.firstIndex <= index else { return }
+        if wal.lastIndex >= index, try wal.entries(from: index, maxBytes: 0).first?.term == metadata.term { return }
+        if wal.lastIndex > index { try wal.truncateSuffix(after: index) }
+        try wal.truncatePrefix(through: index)
+    }
+
+    /// Drops the entries at or before `index` (a snapshot's) that the catch-up margin does not keep.
+    private static func trim(_ s: inout State, through index: UInt64, margin: CatchUpMargin) {
+        guard index >= s.offset else { return }
+        let covered = Int(min(index - s.offset + 1, UInt64(s.entries.count)))
+        var keep = 0
+        var bytes = 0
+        while keep < min(covered, Int(margin.entries)) {
+            bytes += s.entries[covered - 1 - keep].data.count
+            if bytes > margin.bytesMax { break }
+            keep += 1
+        }
+        s.entries.removeFirst(covered - keep)
+        // A log that ended before `index` restarts right after it.
+        s.offset = s.entries.isEmpty ? max(s.offset + UInt64(covered), index + 1) : s.offset + UInt64(covered - keep)
     }
 
     enum RaftStorageError: Error, CustomStringConvertible {
@@ -142,18 +186,20 @@ final class DurableRaftStorage: RaftLogStorage {
     }
 
     /// The application took a snapshot of its state at `metadata.index`: store it, then drop
-    /// the log before it (the WAL keeps what the older retained snapshot still needs).
+    /// the log before it but for the catch-up margin (the WAL keeps what the older retained
+    /// snapshot still needs, and the margin).
     func compact(_ metadata: SnapshotMetadata, data: [UInt8]) throws {
         let snap = Raft.Snapshot(metadata: metadata, data: data)
         try snapshots.save(index: metadata.index, term: metadata.term, payload: Self.encodeSnapshot(snap))
         let safe = snapshots.truncationSafeIndex
         try state.withLock { (s) throws in
             guard metadata.index >= s.offset else { return }
-            let drop = Int(min(metadata.index - s.offset + 1, UInt64(s.entries.count)))
-            s.entries.removeFirst(drop)
-            s.offset = metadata.index + 1
+            Self.trim(&s, through: metadata.index, margin: margin)
             s.snapshot = snap
-            if let safe, safe >= s.wal.firstIndex, safe < s.wal.lastIndex { try s.wal.truncatePrefix(through: safe) }
+            // The WAL keeps the catch-up margin too, so a restarted leader still has it.
+            if let safe, min(safe, s.offset - 1) >= s.wal.firstIndex, safe < s.wal.lastIndex {
+                try s.wal.truncatePrefix(through: min(safe, s.offset - 1))
+            }
         }
     }
 

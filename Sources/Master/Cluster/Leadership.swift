@@ -10,16 +10,20 @@ final class Leadership: Sendable {
     /// nil for a single master.
     let cluster: RaftCluster?
     let selfName: String
+    /// A master whose storage failed leads nothing and is never ready.
+    let health: StorageHealth?
     private let apiAddress = Mutex("")
 
-    init(cluster: RaftCluster?, selfName: String) {
+    init(cluster: RaftCluster?, selfName: String, health: StorageHealth? = nil) {
         self.cluster = cluster
         self.selfName = selfName
+        self.health = health
     }
 
     func setAPIAddress(_ address: String) { apiAddress.withLock { $0 = address } }
 
     var isLeader: Bool {
+        if health?.failed != nil { return false }
         guard let c = cluster else { return true }
         return c.replicator.status.role == .leader
     }
@@ -33,6 +37,7 @@ final class Leadership: Sendable {
 
     /// Ready to serve: a leader is known and this master has applied all it knows committed.
     var isReady: Bool {
+        if health?.failed != nil { return false }
         guard let c = cluster else { return true }
         let s = c.replicator.status
         return s.leader != 0 && s.applied >= s.commit

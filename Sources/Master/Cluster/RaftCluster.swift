@@ -20,6 +20,8 @@ final class RaftCluster: Sendable {
         var dataDirectory: String
         var fsync = true
         var snapshotEveryEntries: UInt64 = 50_000
+        /// Log kept before each snapshot so a follower a little behind catches up from entries.
+        var catchUpMargin = DurableRaftStorage.CatchUpMargin()
         /// Join a running group (`--join`) instead of bootstrapping one: start with no voters and
         /// wait for the leader to add this master (`POST /v1/cluster/members`).
         var join = false
@@ -40,7 +42,7 @@ final class RaftCluster: Sendable {
     private let box: Box
 
     /// `onDropped` hears the reason of every peer message refused or dropped as invalid.
-    init(_ c: Configuration, store: StoreHandle, logger: Logger,
+    init(_ c: Configuration, store: StoreHandle, logger: Logger, health: StorageHealth,
          onApplied: @escaping @Sendable (UInt64, Command, CommandResult) -> Void,
          onDropped: @escaping @Sendable (String) -> Void = { _ in }) throws {
         let directory = PeerDirectory(selfName: c.name, configured: c.members, store: store, logger: logger)
@@ -63,7 +65,7 @@ final class RaftCluster: Sendable {
         }
         directory.attach(transport)
         try FileManager.default.createDirectory(atPath: c.dataDirectory, withIntermediateDirectories: true)
-        let storage = try DurableRaftStorage(directory: c.dataDirectory, fsync: c.fsync)
+        let storage = try DurableRaftStorage(directory: c.dataDirectory, fsync: c.fsync, margin: c.catchUpMargin)
         let voters = c.join ? [] : c.members.keys.map(Self.nodeID).sorted()
         var raft = RaftConfig(id: selfID, initialVoters: voters, seed: UInt64.random(in: 1...UInt64.max))
         raft.heartbeatTicks = 1
@@ -72,7 +74,7 @@ final class RaftCluster: Sendable {
         let transport = self.transport
         replicator = try RaftReplicator(
             configuration: RaftReplicator.Configuration(raft: raft, tick: c.tick, snapshotEveryEntries: c.snapshotEveryEntries),
-            storage: storage, store: store, logger: logger,
+            storage: storage, store: store, logger: logger, health: health,
             send: { m in if let to = directory.name(of: m.to) { transport.send(to: to, RaftWire.encode(m)) } },
             leaderAPI: { id in box.api(of: id) },
             onApplied: { index, command, result in

@@ -86,6 +86,8 @@ final class RaftReplicator: Replicator {
     private let send: @Sendable (Message) -> Void
     let leaderAPI: @Sendable (NodeID) -> String?
     let logger: Logger
+    /// Told when a write or fsync fails; the loop then stops for good (fail-stop).
+    let health: StorageHealth
     /// Called on the loop thread after a snapshot from the leader replaced the store.
     private let onRestored: @Sendable () -> Void
     /// Called with a reason for each peer message dropped, or committed entry skipped, as
@@ -95,7 +97,7 @@ final class RaftReplicator: Replicator {
 
     /// Recovers the store from the latest snapshot (the entries after it are applied by the
     /// loop as the node hands them back) and starts the loop.
-    init(configuration: Configuration, storage: DurableRaftStorage, store: StoreHandle, logger: Logger,
+    init(configuration: Configuration, storage: DurableRaftStorage, store: StoreHandle, logger: Logger, health: StorageHealth,
          send: @escaping @Sendable (Message) -> Void, leaderAPI: @escaping @Sendable (NodeID) -> String?,
          onApplied: @escaping @Sendable (UInt64, Command, CommandResult) -> Void,
          onRestored: @escaping @Sendable () -> Void = {}, onDropped: @escaping @Sendable (String) -> Void = { _ in }) throws {
@@ -105,6 +107,7 @@ final class RaftReplicator: Replicator {
         self.storage = storage
         self.store = store
         self.logger = logger
+        self.health = health
         self.send = send
         self.leaderAPI = leaderAPI
         self.onApplied = onApplied
@@ -130,8 +133,12 @@ final class RaftReplicator: Replicator {
             i.proposals.append((data, completion))
             return true
         }
-        if accepted { wake.signal() } else { completion(.failure(.overloaded)) }
+        if accepted { wake.signal() } else { completion(.failure(refusal)) }
     }
+
+    /// Why a proposal or read was not queued: the loop stopped because storage failed, or the
+    /// queue is full.
+    private var refusal: ProposeError { health.failed.map { .storageFailed($0.reason) } ?? .overloaded }
 
     /// Calls `completion` with success once a quorum confirmed this node still leads and it has
     /// applied every entry committed before the call: a read of the store made then sees every
@@ -143,7 +150,7 @@ final class RaftReplicator: Replicator {
             i.reads.append(completion)
             return true
         }
-        if accepted { wake.signal() } else { completion(.failure(.overloaded)) }
+        if accepted { wake.signal() } else { completion(.failure(refusal)) }
     }
 
     /// Messages from a peer (the transport calls this) that authenticated as `sender`: each is
@@ -155,6 +162,7 @@ final class RaftReplicator: Replicator {
         let messages = frames.compactMap { admit($0, from: sender) }
         guard !messages.isEmpty else { return false }
         inbox.withLock { i in
+            guard !i.stopped else { return }  // a stopped node (e.g. its storage failed) answers nothing
             let room = max(0, configuration.messagesQueuedMax - i.messages.count)
             i.messages.append(contentsOf: messages.prefix(room))
         }
@@ -184,7 +192,9 @@ final class RaftReplicator: Replicator {
             let ticks = DispatchTime.now().uptimeNanoseconds >= nextTick
             if ticks { nextTick = DispatchTime.now().uptimeNanoseconds + tickNanos }
             do { try step(input, tick: ticks) } catch {
-                logger.error("raft storage failed; stopping the node", ["error": .string("\(error)")])
+                // Fail-stop: nothing more leaves this node, so another member takes over.
+                health.fail(error)
+                statusBox.withLock { $0.role = .follower; $0.leader = 0 }
                 shutDown()
                 return
             }
@@ -366,22 +376,23 @@ final class RaftReplicator: Replicator {
     }
 
     private func shutDown() {
+        let stopped = health.failed.map { ProposeError.storageFailed($0.reason) } ?? .notLeader(leaderAPI: nil)
         let (leftover, reads) = inbox.withLock { i in
             i.stopped = true
             defer { i.proposals = []; i.reads = [] }
             return (i.proposals, i.reads)
         }
-        for p in leftover { p.completion(.failure(.notLeader(leaderAPI: nil))) }
-        for r in reads { r(.failure(.notLeader(leaderAPI: nil))) }
+        for p in leftover { p.completion(.failure(stopped)) }
+        for r in reads { r(.failure(stopped)) }
         let controls = inbox.withLock { i -> [Control] in
             defer { i.controls = [] }
             return i.controls
         }
         for c in controls { c.refuse(.notLeader(leaderAPI: nil)) }
         loop.withLock { l in
-            for (_, p) in l.pending { p.completion(.failure(.notLeader(leaderAPI: nil))) }
+            for (_, p) in l.pending { p.completion(.failure(stopped)) }
             l.pending = [:]
-            for (_, r) in l.reads { for c in r.completions { c(.failure(.notLeader(leaderAPI: nil))) } }
+            for (_, r) in l.reads { for c in r.completions { c(.failure(stopped)) } }
             l.reads = [:]
             failPendingChanges(&l, leaderAPI: nil)
         }

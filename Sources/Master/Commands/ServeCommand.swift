@@ -22,6 +22,8 @@ enum ServeCommand {
         Flag("peers", .list, help: "Every master of the group as id=HOST:PORT (peer addresses, this one included); none for a single master.", valueName: "LIST"),
         Flag("advertise-api", .string, help: "The API address the other masters redirect clients to (default: --api, with 0.0.0.0 as 127.0.0.1); set it when --api is 0.0.0.0 or clients reach the API through a TLS tunnel.", valueName: "HOST:PORT"),
         Flag("join", .bool, help: "Join a running group (added with `cluster add`) instead of bootstrapping a new one."),
+        Flag("catch-up-entries", .int, default: .int(10_000),
+             help: "Log entries kept before each snapshot, so a follower that far behind catches up from entries, not a whole snapshot."),
     ] + AuthOptions.serveFlags)
 
     static let dev = CommandSpec("dev", summary: "Run a development cluster: one master and one local agent (or, with --autoscale, autoscaled local agents).",
@@ -98,7 +100,9 @@ enum ServeCommand {
         let api = config.advertisedAPI ?? "\(config.apiHost == "0.0.0.0" ? "127.0.0.1" : config.apiHost):\(config.apiPort)"
         return RaftCluster.Configuration(name: config.id, members: members, peerHost: peerHost, peerPort: peerPort,
                                          apiAddress: api, dataDirectory: config.dataDirectory + "/raft", fsync: config.fsync,
-                                         snapshotEveryEntries: config.snapshotEveryEntries, join: args.bool("join"))
+                                         snapshotEveryEntries: config.snapshotEveryEntries,
+                                         catchUpMargin: DurableRaftStorage.CatchUpMargin(entries: UInt64(max(0, args.int("catch-up-entries") ?? 10_000))),
+                                         join: args.bool("join"))
     }
 
     static func defaultDataDirectory(dev: Bool) -> String {

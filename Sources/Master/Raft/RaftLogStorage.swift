@@ -10,9 +10,10 @@ import Synchronization
 public protocol RaftLogStorage: Sendable {
     /// Hard state as last saved; `HardState()` for a fresh node.
     func hardState() -> HardState
-    /// The latest snapshot, or nil when none was taken. Its index is `firstIndex - 1`.
+    /// The latest snapshot, or nil when none was taken. Its index is at least `firstIndex - 1`:
+    /// storage may keep entries before it, so a follower a little behind gets entries.
     func snapshot() -> Snapshot?
-    /// Index of the first entry still stored (snapshot index + 1; 1 for a fresh log).
+    /// Index of the first entry still stored (at most snapshot index + 1; 1 for a fresh log).
     var firstIndex: UInt64 { get }
     /// Index of the last stored entry (snapshot index when the log is empty after it).
     var lastIndex: UInt64 { get }

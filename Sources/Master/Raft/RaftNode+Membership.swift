@@ -21,9 +21,10 @@ struct MembershipLog: Sendable, Equatable {
         changes.last { $0.index <= index }?.conf ?? base
     }
 
-    /// Reads the configuration entries of a restarted node's stable log.
+    /// Reads the configuration entries of a restarted node's stable log. Entries the storage
+    /// keeps before its snapshot (a catch-up margin) are already part of `base`.
     mutating func scan(storage: any RaftLogStorage) {
-        var next = storage.firstIndex
+        var next = max(storage.firstIndex, baseIndex + 1)
         let last = storage.lastIndex
         while next <= last {
             let batch = storage.entries(from: next, to: last + 1, maxBytes: 4 << 20)

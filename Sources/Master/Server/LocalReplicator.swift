@@ -15,12 +15,15 @@ final class LocalReplicator: Replicator {
     private let log: GroupCommitLog
     private let store: StoreHandle
     private let snapshotter: Snapshotter
+    private let health: StorageHealth
     private let onApplied: @Sendable (UInt64, Command, CommandResult) -> Void
 
     /// `onApplied` runs after each command is applied, in log order, before its proposer hears.
-    init(log: GroupCommitLog, store: StoreHandle, snapshotter: Snapshotter,
+    /// A write or fsync error fails `health` (fail-stop: see `StorageHealth`).
+    init(log: GroupCommitLog, store: StoreHandle, snapshotter: Snapshotter, health: StorageHealth,
          onApplied: @escaping @Sendable (UInt64, Command, CommandResult) -> Void) {
         self.log = log
+        self.health = health
         self.store = store
         self.snapshotter = snapshotter
         self.onApplied = onApplied
@@ -30,6 +33,7 @@ final class LocalReplicator: Replicator {
         let store = self.store
         let snapshotter = self.snapshotter
         let onApplied = self.onApplied
+        let health = self.health
         let encoded: [UInt8]
         switch command.boundedEncoding() {
         case .success(let bytes): encoded = bytes
@@ -43,9 +47,15 @@ final class LocalReplicator: Replicator {
                 completion(.success(applied))
                 snapshotter.applied(index)
             case .failure(.overloaded):
+                // A failed log refuses everything with its error, so this is only a full queue.
                 completion(.failure(.overloaded))
             case .failure(let error):
-                completion(.failure(.storageFailed("\(error)")))
+                // Refusals of one record (too large) or of a closing log say nothing about the disk.
+                switch error {
+                case .recordTooLarge, .closed: break
+                default: health.fail(error)
+                }
+                completion(.failure(.storageFailed(health.failed?.reason ?? "\(error)")))
             }
         }
     }
@@ -72,18 +82,21 @@ final class Snapshotter: Sendable {
     private let store: StoreHandle
     private let snapshots: SnapshotStore
     private let truncateLog: @Sendable (UInt64) -> Void
+    private let onFailure: @Sendable (any Error) -> Void
     private let logger: Logger
     /// Entered while a snapshot thread runs.
     private let running = DispatchGroup()
 
     init(lastSnapshotIndex: UInt64, everyEntries: UInt64, store: StoreHandle, snapshots: SnapshotStore,
-         logger: Logger, truncateLog: @escaping @Sendable (UInt64) -> Void) {
+         logger: Logger, truncateLog: @escaping @Sendable (UInt64) -> Void,
+         onFailure: @escaping @Sendable (any Error) -> Void) {
         state = Mutex(State(lastSnapshotIndex: lastSnapshotIndex))
         self.everyEntries = everyEntries
         self.store = store
         self.snapshots = snapshots
         self.logger = logger
         self.truncateLog = truncateLog
+        self.onFailure = onFailure
     }
 
     func applied(_ index: UInt64) {
@@ -130,7 +143,7 @@ final class Snapshotter: Sendable {
                                              "seconds": "\((ContinuousClock.now - started).seconds)"])
             return copy.appliedIndex
         } catch {
-            logger.error("snapshot failed", ["error": "\(error)"])
+            onFailure(error)   // a disk that cannot take a snapshot will not take the log either
             return nil
         }
     }

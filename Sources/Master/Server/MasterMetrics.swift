@@ -49,6 +49,13 @@ final class MasterMetrics: Sendable {
         }
     }
 
+    /// 1 once this master's storage failed (it then serves nothing but `/healthz` and `/metrics`).
+    func observeStorage(_ health: StorageHealth) {
+        registry.gaugeFunction("fuller_storage_failed", help: "1 once a write or fsync failed and this master stopped serving; 0 before.") {
+            [(labelValues: [], value: health.failed == nil ? 0 : 1)]
+        }
+    }
+
     /// Per agent, the seconds since its last heartbeat (or registration), as this master saw it.
     func observeAgents(_ registry: AgentRegistry, nowMs: @escaping @Sendable () -> Int64) {
         self.registry.gaugeFunction("fuller_agent_heartbeat_age_seconds",

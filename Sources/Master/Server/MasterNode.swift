@@ -70,6 +70,8 @@ final class MasterNode: Sendable {
     let membership: MembershipChanges?
     /// Leader-only autoscaling; nil without rules.
     let autoscaler: AutoscalerLoop?
+    /// Failed once a write or fsync failed: then the API answers 503 `storage_failed`.
+    let health: StorageHealth
 
     /// The port the API listens on (useful with port 0).
     var apiPort: Int { server.port }
@@ -79,9 +81,10 @@ final class MasterNode: Sendable {
         let store = StoreHandle(JobStore(limits: configuration.store))
         let metrics = MasterMetrics(store: store)
         let hooks = ApplyHooks()
+        let health = StorageHealth(logger: logger, dataDirectory: configuration.cluster?.dataDirectory ?? configuration.dataDirectory)
         let replication: Replication
         if let cluster = configuration.cluster {
-            replication = .raft(try RaftCluster(cluster, store: store, logger: logger, onApplied: hooks.run,
+            replication = .raft(try RaftCluster(cluster, store: store, logger: logger, health: health, onApplied: hooks.run,
                                                 onDropped: { metrics.raftDropped.labels($0).increment() }))
         } else {
             let recovered = try Recovery.open(dataDirectory: configuration.dataDirectory, fsync: configuration.fsync,
@@ -91,18 +94,18 @@ final class MasterNode: Sendable {
             let snapshotter = Snapshotter(lastSnapshotIndex: recovered.snapshotIndex, everyEntries: configuration.snapshotEveryEntries,
                                           store: store, snapshots: recovered.snapshots, logger: logger,
                                           truncateLog: { index in
-                                              do { try log.truncatePrefix(through: index) } catch {
-                                                  logger.error("WAL truncation failed", ["error": .string("\(error)")])
-                                              }
-                                          })
-            replication = .local(LocalReplicator(log: log, store: store, snapshotter: snapshotter, onApplied: hooks.run))
+                                              do { try log.truncatePrefix(through: index) } catch { health.fail(error) }
+                                          },
+                                          onFailure: { health.fail($0) })
+            replication = .local(LocalReplicator(log: log, store: store, snapshotter: snapshotter, health: health, onApplied: hooks.run))
         }
-        return try MasterNode(configuration, replication, hooks, store, metrics, logger)
+        return try MasterNode(configuration, replication, hooks, store, metrics, logger, health)
     }
 
     private init(_ configuration: Configuration, _ replication: Replication, _ hooks: ApplyHooks, _ store: StoreHandle,
-                 _ metrics: MasterMetrics, _ logger: Logger) throws {
+                 _ metrics: MasterMetrics, _ logger: Logger, _ health: StorageHealth) throws {
         self.configuration = configuration
+        self.health = health
         self.logger = logger
         self.store = store
         self.metrics = metrics
@@ -126,9 +129,12 @@ final class MasterNode: Sendable {
         self.registry = registry
         let cluster: RaftCluster? = if case .raft(let c) = replication { c } else { nil }
         metrics.observeAgents(registry, nowMs: nowMs)
+        metrics.observeStorage(health)
+        // Agents long-polling this master move to another one now, not when their wait ends.
+        health.onFailure { DispatchQueue.global().async { registry.answerAllHeld() } }
         metrics.observeRaft { cluster.map { c in (c.replicator.status, { c.name(of: $0) }) } }
         membership = cluster.map { MembershipChanges(cluster: $0) }
-        let leadership = Leadership(cluster: cluster, selfName: configuration.id)
+        let leadership = Leadership(cluster: cluster, selfName: configuration.id, health: health)
         reconcile.start(registry: registry, isActive: { leadership.isLeader && leadership.isReady })
         // An agent whose tasks the reconciler would mark Disconnected takes no new ones.
         let silentAfterMs = min(Int64(3 * interval), configuration.reconciler.agentDisconnectedAfter.wholeMilliseconds)
@@ -167,7 +173,9 @@ final class MasterNode: Sendable {
         http.host = configuration.apiHost
         http.port = configuration.apiPort
         routes = router.routes.map { "\($0.method.rawValue) \($0.pattern)" }
-        let gate = MasterAccess.apiGate(router: router, next: LeaderGate(router: router, leadership: leadership),
+        // Tokens first, then (once storage failed) 503 for everything, then leader routing.
+        let gate = MasterAccess.apiGate(router: router,
+                                        next: StorageHealthGate(health: health, next: LeaderGate(router: router, leadership: leadership)),
                                         authenticator: configuration.authenticator, metrics: metrics)
         server = try HTTPServer(configuration: http, handler: gate)
         try server.start()

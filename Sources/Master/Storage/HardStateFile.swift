@@ -19,7 +19,8 @@ public struct StoredHardState: Sendable, Equatable {
 /// The hard state on disk, in two fixed slots written in turn.
 ///
 /// A save overwrites the older slot in place and fsyncs it (no rename, no directory fsync: one
-/// `pwrite` and one `fdatasync` per vote or term change). A crash mid-write can only tear the
+/// `pwrite` and one `fdatasync` per vote or term change; the file and its directory are synced
+/// once per `open`, which covers the file's creation). A crash mid-write can only tear the
 /// slot being written; its checksum fails and `load` returns the other, previous state, which
 /// is the state the node had before the save, so it never answered anything from the torn one.
 ///
@@ -38,10 +39,18 @@ public final class HardStateFile {
     private var sequence: UInt64
 
     /// Opens (creating if needed) the file and reads the newest valid slot.
+    /// The file and its directory entry are made durable before it returns, so a state saved in
+    /// it later cannot vanish with the entry in a crash. (Every open syncs, not only the one that
+    /// creates the file: a crash right after creating it leaves a file whose entry may not be
+    /// durable yet, and the next open must finish that.)
     public static func open(path: String, fsyncEnabled: Bool = true) throws(StorageError) -> (HardStateFile, StoredHardState) {
         let fd = try POSIXFile.open(path, O_RDWR | O_CREAT)
         let bytes: [UInt8]
         do {
+            if fsyncEnabled {
+                try POSIXFile.sync(fd, path: path)
+                try POSIXFile.syncDirectory(directory(of: path))
+            }
             let size = min(try POSIXFile.size(fd, path: path), 2 * slotBytes)
             bytes = try POSIXFile.read(fd, count: size, at: 0, path: path)
         } catch {
@@ -62,6 +71,11 @@ public final class HardStateFile {
             return (HardStateFile(path: path, fd: fd, fsyncEnabled: fsyncEnabled, sequence: 0), StoredHardState())
         }
         return (HardStateFile(path: path, fd: fd, fsyncEnabled: fsyncEnabled, sequence: newest.sequence), newest.state)
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     private init(path: String, fd: Int32, fsyncEnabled: Bool, sequence: UInt64) {

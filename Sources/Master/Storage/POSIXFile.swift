@@ -2,8 +2,10 @@ import Glibc
 
 /// Thin wrappers over the POSIX calls the log and snapshots use. Each retries `EINTR`, finishes
 /// short reads and writes, and turns failures into `StorageError.io` naming the call and the file.
+/// Each call that changes the disk passes `StorageFaults.check` first (tests inject faults there).
 enum POSIXFile {
     static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(StorageError) -> Int32 {
+        try StorageFaults.check(.open, path)
         while true {
             let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
             if fd >= 0 { return fd }
@@ -19,6 +21,7 @@ enum POSIXFile {
     static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String)
         throws(StorageError)
     {
+        try StorageFaults.check(.write, path)
         var done = 0
         while done < bytes.count {
             let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
@@ -61,12 +64,14 @@ enum POSIXFile {
 
     /// `fdatasync` when `dataOnly` (size changes are still flushed), else `fsync`.
     static func sync(_ fd: Int32, path: String, dataOnly: Bool = false) throws(StorageError) {
+        try StorageFaults.check(.sync, path)
         while (dataOnly ? fdatasync(fd) : fsync(fd)) != 0 {
             if errno != EINTR { throw .io("fsync \(path)", errno: errno) }
         }
     }
 
     static func truncate(_ fd: Int32, to length: Int, path: String) throws(StorageError) {
+        try StorageFaults.check(.truncate, path)
         while ftruncate(fd, off_t(length)) != 0 {
             if errno != EINTR { throw .io("ftruncate \(path)", errno: errno) }
         }
@@ -74,20 +79,24 @@ enum POSIXFile {
 
     /// Makes creations, renames and deletions in `directory` durable.
     static func syncDirectory(_ directory: String) throws(StorageError) {
+        try StorageFaults.check(.syncDirectory, directory)
         let fd = try open(directory, O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
         try sync(fd, path: directory)
     }
 
     static func makeDirectory(_ path: String) throws(StorageError) {
+        try StorageFaults.check(.makeDirectory, path)
         if mkdir(path, 0o755) != 0 && errno != EEXIST { throw .io("mkdir \(path)", errno: errno) }
     }
 
     static func rename(_ from: String, _ to: String) throws(StorageError) {
+        try StorageFaults.check(.rename, from)
         if Glibc.rename(from, to) != 0 { throw .io("rename \(from) to \(to)", errno: errno) }
     }
 
     static func unlink(_ path: String) throws(StorageError) {
+        try StorageFaults.check(.unlink, path)
         if Glibc.unlink(path) != 0 && errno != ENOENT { throw .io("unlink \(path)", errno: errno) }
     }
 

@@ -35,7 +35,9 @@ import Testing
         return try RaftReplicator(
             configuration: .init(raft: raft, tick: .milliseconds(10)),
             storage: try DurableRaftStorage(directory: directory, fsync: false), store: StoreHandle(JobStore()),
-            logger: Logger(component: "test", minimumLevel: .error), send: { _ in }, leaderAPI: { _ in nil },
+            logger: Logger(component: "test", minimumLevel: .error),
+            health: StorageHealth(logger: Logger(component: "test", minimumLevel: .error), dataDirectory: directory),
+            send: { _ in }, leaderAPI: { _ in nil },
             onApplied: { index, _, _ in events.applied.withLock { $0.append(index) }; events.signal.signal() },
             onDropped: { reason in events.dropped.withLock { $0.append(reason) }; events.signal.signal() })
     }
@@ -74,7 +76,9 @@ import Testing
         node.receive([Self.append(index: 2, logTerm: 5, [Entry(term: 5, index: 3, data: kill)], commit: 3)], from: 2)
         #expect(events.wait { events.applied.withLock { $0 } == [3] })
         #expect(events.dropped.withLock { $0.last } == "undecodableEntry")
-        #expect(node.status.applied == 3 && node.status.leader == 2)
+        // The loop publishes its status after the apply callback: wait for it (polled; no event).
+        #expect(events.wait { node.status.applied == 3 }, "status never showed entry 3 applied")
+        #expect(node.status.leader == 2)
         node.stop()
 
         // Nothing of the garbage snapshot reached the disk: the node restarts with its log.

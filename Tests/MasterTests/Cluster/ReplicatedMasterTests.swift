@@ -12,8 +12,9 @@ import TestSupport
 /// Serialized: each test runs three masters (and the partition tests six proxies); running two
 /// at once on a small machine would mostly test the scheduler's patience.
 @Suite(.serialized) struct ReplicatedMasterTests {
-    /// Small, so snapshots, log compaction and snapshot installs happen during a run.
-    static let masterArguments = ["--snapshot-every", "50"]
+    /// Small, so snapshots, log compaction and snapshot installs happen during a run (a member
+    /// more than 10 entries behind a compacted log needs a snapshot).
+    static let masterArguments = ["--snapshot-every", "50", "--catch-up-entries", "10"]
 
     /// Starts three masters and a client, waits for the first leader, runs `body`, and stops
     /// everything (whether `body` threw or not).
