@@ -30,7 +30,7 @@ schemathesis_version=4.32.5
 examples=${FULLER_OPENAPI_EXAMPLES:-25}
 time_limit_seconds=${FULLER_OPENAPI_SECONDS:-240}
 venv=${FULLER_SCHEMATHESIS_VENV:-$PWD/.build/schemathesis-$schemathesis_version}
-document=Sources/Master/API/openapi.json
+document=$PWD/Sources/Master/API/openapi.json
 admin_token=openapi-admin-$RANDOM$RANDOM$RANDOM
 agent_token=openapi-agent-$RANDOM$RANDOM$RANDOM
 
@@ -109,11 +109,12 @@ run_schemathesis() {
     local log=$work/$1
     shift
     local status=0
-    timeout "$time_limit_seconds" "$venv/bin/schemathesis" run "$document" --url "http://127.0.0.1:$port" \
+    # From the work directory: schemathesis keeps its example database in ./.schemathesis.
+    (cd "$work" && timeout "$time_limit_seconds" "$venv/bin/schemathesis" run "$document" --url "http://127.0.0.1:$port" \
         -H "Authorization: Bearer $admin_token" --checks all --exclude-checks positive_data_acceptance \
         --max-examples "$examples" --workers 1 --request-timeout 60 --max-response-time 60 --no-color --output-truncate false \
         --exclude-path /v1/agents/register --exclude-path '/v1/agents/{id}/heartbeat' \
-        --exclude-path /v1/cluster/members --exclude-path '/v1/cluster/members/{id}' "$@" > "$log" 2>&1 || status=$?
+        --exclude-path /v1/cluster/members --exclude-path '/v1/cluster/members/{id}' "$@") > "$log" 2>&1 || status=$?
     if [ "$status" -ne 0 ]; then
         if grep -qE '^=+ (ERRORS|FAILURES) =+$' "$log"; then
             sed -n '/^=* \(ERRORS\|FAILURES\) =*$/,$p' "$log" | head -n 150
