@@ -64,9 +64,10 @@ build() {
 
 [ "$(current_recipe)" = "$recipe" ] && { say "image: $image up to date"; exit 0; }
 [ "$(id -u)" -eq 0 ] || fail "building $image needs root (debootstrap)"
-# One build at a time on this host; a second caller waits, then finds the image made.
-exec 9>/tmp/fuller-images.lock
-flock -w "$lock_wait_seconds" 9 || fail "another build of $image held /tmp/fuller-images.lock for $lock_wait_seconds s"
+# One build at a time on this host (the lock is this script file: nothing is left behind); a
+# second caller waits, then finds the image made.
+exec 9<"${BASH_SOURCE[0]}"
+flock -w "$lock_wait_seconds" 9 || fail "another build of $image held the lock on ${BASH_SOURCE[0]} for $lock_wait_seconds s"
 [ "$(current_recipe)" = "$recipe" ] && { say "image: $image up to date"; exit 0; }
 say "image: building $image (recipe $recipe)"
 install_debootstrap
