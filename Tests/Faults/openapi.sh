@@ -41,14 +41,15 @@ install_schemathesis() {
     if [ -x "$venv/bin/schemathesis" ] && "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$schemathesis_version"; then
         return
     fi
+    # Debian's python3 (not one a user put first in PATH), with the venv module Debian splits off.
     local python=/usr/bin/python3
-    [ -x "$python" ] || python=$(command -v python3) || fail "no python3"
-    if ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
-        [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null || fail "python3 cannot make a venv; install python3-venv"
-        say "installing python3-venv"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null 2>&1 \
-            || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; } \
-            || fail "apt-get install python3-venv failed"
+    if ! { [ -x "$python" ] && "$python" -c 'import ensurepip, venv' 2>/dev/null; }; then
+        [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null || fail "no python3 with venv; install python3-venv"
+        say "installing python3 and python3-venv"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -qq python3 python3-venv >/dev/null 2>&1 \
+            || { apt-get update -qq >/dev/null && apt-get install -y -qq python3 python3-venv >/dev/null; } \
+            || fail "apt-get install python3 python3-venv failed"
     fi
     say "installing schemathesis $schemathesis_version into $venv"
     rm -rf "$venv"
@@ -72,6 +73,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# METHOD URL [TOKEN [BODY]], with the venv's Python (a fresh machine may have no curl); fails
+# unless the answer is 2xx.
+http() {
+    "$venv/bin/python" -c 'import sys, urllib.request as u
+method, url, token, body = (sys.argv[1:] + ["", ""])[:4]
+headers = {"Content-Type": "application/json"} | ({"Authorization": "Bearer " + token} if token else {})
+u.urlopen(u.Request(url, method=method, data=body.encode() or None, headers=headers), timeout=5)' "$@" 2>/dev/null
+}
+
 # One master on loopback with a token file: an admin for the run, an agent to register one.
 start_master() {
     printf 'admin openapi %s\nagent * %s\n' "$admin_token" "$agent_token" > "$work/tokens"
@@ -80,7 +90,7 @@ start_master() {
     master_pid=$!
     for _ in $(seq 1 100); do
         port=$(grep -o '"master serving".*"api":"127.0.0.1:[0-9]*' "$work/master.log" | grep -o '[0-9]*$' || true)
-        [ -n "$port" ] && curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && return
+        [ -n "$port" ] && http GET "http://127.0.0.1:$port/readyz" && return
         kill -0 "$master_pid" 2>/dev/null || { cat "$work/master.log"; fail "the master exited"; }
         sleep 0.1
     done
@@ -90,17 +100,15 @@ start_master() {
 # Something for the list operations to show: two registered agents, one drained so that it
 # keeps nothing in use (`used` all zeros), and two jobs.
 seed() {
-    local url=http://127.0.0.1:$port json=(-H 'Content-Type: application/json') agent
+    local url=http://127.0.0.1:$port agent body
     for agent in openapi-busy openapi-idle; do
-        curl -sf "${json[@]}" -H "Authorization: Bearer $agent_token" "$url/v1/agents/register" \
-            -d '{"id":"'$agent'","hostname":"h","address":"127.0.0.1:1","attributes":{"zone":"z-1a"},"resources":{"cpu":4,"memoryMB":4096}}' \
-            >/dev/null || fail "registering agent $agent failed"
+        http POST "$url/v1/agents/register" "$agent_token" '{"id":"'$agent'","hostname":"h","address":"127.0.0.1:1",'\
+'"attributes":{"zone":"z-1a"},"resources":{"cpu":4,"memoryMB":4096}}' || fail "registering agent $agent failed"
     done
-    curl -sf -X POST -H "Authorization: Bearer $admin_token" "$url/v1/agents/openapi-idle/drain" >/dev/null \
-        || fail "draining openapi-idle failed"
+    http POST "$url/v1/agents/openapi-idle/drain" "$admin_token" || fail "draining openapi-idle failed"
     for body in '{"name":"b","owner":"o","type":"batch","container":{"image":"i","resources":{"cpu":0.5,"memoryMB":64}},"batch":{"size":2}}' \
                 '{"name":"s","owner":"o","type":"service","container":{"image":"i","resources":{"cpu":0.5,"memoryMB":64}},"service":{"capacity":{"min":0,"desired":1,"max":2}}}'; do
-        curl -sf "${json[@]}" -H "Authorization: Bearer $admin_token" "$url/v1/jobs" -d "$body" >/dev/null || fail "submitting a job failed"
+        http POST "$url/v1/jobs" "$admin_token" "$body" || fail "submitting a job failed"
     done
 }
 
