@@ -47,6 +47,9 @@ phase "real processes and Docker, one at a time" .build/test-processes.txt --no-
 phase "replicated masters" .build/test-cluster.txt --filter "ReplicatedMasterTests|MembershipProcessTests"
 phase "Raft simulation (FULLER_RAFT_SEEDS=${FULLER_RAFT_SEEDS:-default})" .build/raft-output.txt --filter RaftSimulationTests
 
+echo "== OpenAPI document against a live master"
+FULLER_MASTER="$(swift build --show-bin-path)/fuller-master" bash Tests/Faults/openapi.sh
+
 if [ "$fuzz_seconds" -gt 0 ]; then
     echo "== fuzz (${fuzz_seconds}s per target)"
     for target in HTTPParserFuzz JobSpecFuzz; do

@@ -41,10 +41,15 @@ import Testing
         #expect(Self.text(wrong).contains(#""code":"method_not_allowed""#))
     }
 
+    /// `field` is there only when a field is at fault: OpenAPI's `Error` says it is a string.
     @Test func thrownAPIErrorBecomesTheEnvelope() {
         let r = Self.call(Self.router, .DELETE, "/v1/jobs/abc")
         #expect(r.status == 409)
-        #expect(Self.text(r) == #"{"error":{"code":"conflict","message":"already finished","field":null}}"#)
+        #expect(Self.text(r) == #"{"error":{"code":"conflict","message":"already finished"}}"#)
+        #expect(APIError(.invalidArgument, "too big", field: "container.resources.memoryMB").json
+                == #"{"error":{"code":"invalid_argument","message":"too big","field":"container.resources.memoryMB"}}"#)
+        #expect(APIError(.invalidArgument, "expected an object", field: "").json
+                == #"{"error":{"code":"invalid_argument","message":"expected an object"}}"#)
     }
 
     @Test func observerSeesEveryCompletedRequest() {

@@ -5,7 +5,9 @@ import Shared
 /// once when the caller appears so that a request costs one dictionary lookup.
 ///
 /// EC2's layout: a directory answers with its entries one per line, subdirectories with a
-/// trailing `/`; it answers at its path with and without the trailing `/`.
+/// trailing `/`; it answers at its path with and without the trailing `/`, and so does a value
+/// (botocore asks for `placement/availability-zone/`). A value the agent does not have (no
+/// `--zone`, no `--machine-type`) is not there at all: 404 and not listed, never an empty answer.
 struct MetadataTree: Sendable {
     struct Entry: Sendable {
         var contentType: String
@@ -18,31 +20,38 @@ struct MetadataTree: Sendable {
     private(set) var entries: [String: Entry] = [:]
 
     init(_ identity: TaskIdentity, host: MetadataHost) {
-        let leaves: [(String, String)] = [
-            ("/latest/meta-data/instance-id", identity.taskId),
-            ("/latest/meta-data/local-ipv4", identity.ip),
-            ("/latest/meta-data/local-hostname", identity.hostname),
-            ("/latest/meta-data/hostname", identity.hostname),
-            ("/latest/meta-data/instance-type", host.machineType),
-            ("/latest/meta-data/placement/availability-zone", host.zone),
-            ("/latest/meta-data/placement/region", host.region),
+        let metaData: [(String, String)] = [
+            ("hostname", identity.hostname), ("instance-id", identity.taskId), ("instance-type", host.machineType),
+            ("local-hostname", identity.hostname), ("local-ipv4", identity.ip),
         ]
-        for (path, value) in leaves { entries[path] = Entry(contentType: Self.text, body: Array(value.utf8)) }
+        let placement = [("availability-zone", host.zone), ("region", host.region)].filter { !$0.1.isEmpty }
+        var listing: [String] = []
+        for (name, value) in metaData where !value.isEmpty {
+            leaf("/latest/meta-data/" + name, value)
+            listing.append(name)
+        }
+        for (name, value) in placement { leaf("/latest/meta-data/placement/" + name, value) }
+        if !placement.isEmpty { listing.append("placement/") }
+        if host.credentialsProvider { listing.append("iam/") }
         entries["/latest/dynamic/instance-identity/document"] =
             Entry(contentType: Self.text, body: Self.identityDocument(identity, host: host))
         entries["/fuller/v1/task"] = Entry(contentType: Self.json, body: Self.taskDocument(identity, host: host))
-        var metaData = ["hostname", "instance-id", "instance-type", "local-hostname", "local-ipv4", "placement/"]
-        if host.credentialsProvider { metaData.insert("iam/", at: 1) }
         directory("/", ["latest"])
         directory("/latest", ["dynamic", "meta-data"])
-        directory("/latest/meta-data", metaData)
-        directory("/latest/meta-data/placement", ["availability-zone", "region"])
+        directory("/latest/meta-data", listing.sorted())
+        if !placement.isEmpty { directory("/latest/meta-data/placement", placement.map(\.0)) }
         if host.credentialsProvider { directory("/latest/meta-data/iam", ["security-credentials/"]) }
         directory("/latest/dynamic", ["instance-identity/"])
         directory("/latest/dynamic/instance-identity", ["document"])
     }
 
     subscript(path: Substring) -> Entry? { entries[String(path)] }
+
+    private mutating func leaf(_ path: String, _ value: String) {
+        let entry = Entry(contentType: Self.text, body: Array(value.utf8))
+        entries[path] = entry
+        entries[path + "/"] = entry
+    }
 
     private mutating func directory(_ path: String, _ names: [String]) {
         let entry = Entry(contentType: Self.text, body: Array(names.joined(separator: "\n").utf8))
@@ -55,13 +64,13 @@ struct MetadataTree: Sendable {
         var w = JSONWriter()
         w.beginObject()
         w.field("architecture", host.architecture)
-        w.field("availabilityZone", host.zone)
+        w.nonEmptyField("availabilityZone", host.zone)
         w.field("imageId", identity.image)
         w.field("instanceId", identity.taskId)
-        w.field("instanceType", host.machineType)
+        w.nonEmptyField("instanceType", host.machineType)
         if let startedAt = identity.startedAt { w.field("pendingTime", startedAt) }
         w.field("privateIp", identity.ip)
-        w.field("region", host.region)
+        w.nonEmptyField("region", host.region)
         w.field("version", "2017-09-30")
         w.endObject()
         return w.bytes
@@ -85,12 +94,19 @@ struct MetadataTree: Sendable {
         w.key("agent")
         w.beginObject()
         w.field("id", host.agentId)
-        w.field("zone", host.zone)
-        w.field("region", host.region)
-        w.field("machineType", host.machineType)
-        w.field("machineGroup", host.machineGroup)
+        w.nonEmptyField("zone", host.zone)
+        w.nonEmptyField("region", host.region)
+        w.nonEmptyField("machineType", host.machineType)
+        w.nonEmptyField("machineGroup", host.machineGroup)
         w.endObject()
         w.endObject()
         return w.bytes
+    }
+}
+
+private extension JSONWriter {
+    /// A member the agent may not have (a zone, a machine type): left out rather than `""`.
+    mutating func nonEmptyField(_ name: String, _ value: String) {
+        if !value.isEmpty { field(name, value) }
     }
 }

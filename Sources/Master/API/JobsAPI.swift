@@ -201,7 +201,8 @@ struct JobsAPI: Sendable {
             limit = n
         }
         var after: UInt64 = 0
-        if let c = request.queryValue("cursor") {
+        // An empty `cursor=` is no cursor: the first page (a client looping on `nextCursor`).
+        if let c = request.queryValue("cursor"), !c.isEmpty {
             guard let n = UInt64(c) else { throw APIError.invalid("cursor", "is not a cursor this server returned") }
             after = n
         }

@@ -17,6 +17,11 @@ final class JobRecord: @unchecked Sendable {
     var taskNumbers: [Int] = []
     /// The number the next task gets; task ids are `<job id>-<number>`.
     var nextTaskNumber = 0
+    /// Tasks not finished, and those of them that are live (not being killed either): kept in
+    /// step by `JobStore.addTask` and `JobStore.put`, so that ending one task of thousands
+    /// never counts the others.
+    var unfinishedCount = 0
+    var liveCount = 0
 
     init(job: Job) { self.job = job }
 
@@ -25,6 +30,8 @@ final class JobRecord: @unchecked Sendable {
         copy.tasks = tasks
         copy.taskNumbers = taskNumbers
         copy.nextTaskNumber = nextTaskNumber
+        copy.unfinishedCount = unfinishedCount
+        copy.liveCount = liveCount
         return copy
     }
 
@@ -32,7 +39,9 @@ final class JobRecord: @unchecked Sendable {
     var orderedTasks: [JobTask] { taskNumbers.compactMap { tasks[$0] } }
 
     /// Tasks that count toward a service's desired size: not finished and not being killed.
-    var liveTasks: [JobTask] { orderedTasks.filter { $0.state != .finished && $0.state != .killInitiated } }
+    var liveTasks: [JobTask] { orderedTasks.filter(Self.isLive) }
 
-    var hasUnfinishedTasks: Bool { tasks.values.contains { !$0.isFinished } }
+    static func isLive(_ task: JobTask) -> Bool { task.state != .finished && task.state != .killInitiated }
+
+    var hasUnfinishedTasks: Bool { unfinishedCount > 0 }
 }

@@ -10,16 +10,20 @@ extension JobStore {
         record.tasks[number] = JobTask(id: "\(record.job.id)-\(number)", jobId: record.job.id, index: index,
                                        attempt: attempt, createdAtMs: atMs, notBeforeMs: notBeforeMs)
         pendingCount += 1
+        record.unfinishedCount += 1
+        record.liveCount += 1
         taskCountsByState[.accepted, default: 0] += 1
         taskCount += 1
     }
 
     /// Starts killing a task: one never placed finishes at once, a placed one waits for its agent.
-    mutating func beginKill(_ record: JobRecord, _ taskId: String, reason: FinishReason, _ atMs: Int64) {
+    /// A command that kills many tasks passes `forgetting: false` and forgets finished tasks once
+    /// at its end (`forgetOldFinishedTasks`), which leaves the same tasks as forgetting after each.
+    mutating func beginKill(_ record: JobRecord, _ taskId: String, reason: FinishReason, _ atMs: Int64, forgetting: Bool = true) {
         guard let number = Self.splitTaskId(taskId)?.1, let task = record.tasks[number],
               !task.isFinished, task.state != .killInitiated else { return }
         if task.state == .accepted {
-            finishTask(record, number, reason: reason, exitCode: nil, message: nil, atMs)
+            finishTask(record, number, reason: reason, exitCode: nil, message: nil, atMs, forgetting: forgetting)
         } else {
             transition(record, number, to: .killInitiated, reason: reason, atMs)
         }
@@ -99,6 +103,8 @@ extension JobStore {
     mutating func put(_ task: JobTask, _ number: Int, in record: JobRecord) {
         let old = record.tasks[number]
         record.tasks[number] = task
+        if (old.map { !$0.isFinished } ?? false) != !task.isFinished { record.unfinishedCount += task.isFinished ? -1 : 1 }
+        if (old.map(JobRecord.isLive) ?? false) != JobRecord.isLive(task) { record.liveCount += JobRecord.isLive(task) ? 1 : -1 }
         let wasPending = old?.state == .accepted, isPending = task.state == .accepted
         if wasPending != isPending { pendingCount += isPending ? 1 : -1 }
         let oldAgent = old.flatMap { $0.isFinished ? nil : $0.agentId }
@@ -130,7 +136,7 @@ extension JobStore {
 
     /// Ends a task, then replaces it if the job's rules say so and ends the job if it is done.
     mutating func finishTask(_ record: JobRecord, _ number: Int, reason: FinishReason, exitCode: Int?, message: String?,
-                             _ atMs: Int64) {
+                             _ atMs: Int64, forgetting: Bool = true) {
         transition(record, number, to: .finished, reason: reason, atMs)
         guard var task = record.tasks[number] else { return }
         task.reason = reason
@@ -138,7 +144,7 @@ extension JobStore {
         if let message { task.message = message }
         put(task, number, in: record)
         replaceIfNeeded(record, task, atMs)
-        forgetOldFinishedTasks(record)
+        if forgetting { forgetOldFinishedTasks(record) }
         finishJobIfDone(record, atMs)
     }
 
@@ -150,7 +156,7 @@ extension JobStore {
         case .batch:
             guard reason.isRetryable, task.attempt < policy.retries else { return }
         case .service:
-            guard record.liveTasks.count < (job.spec.service?.capacity.desired ?? 0) else { return }
+            guard record.liveCount < (job.spec.service?.capacity.desired ?? 0) else { return }
             if reason.isRetryable && task.attempt >= policy.retries { return }
         }
         let attempt = task.attempt + 1
@@ -159,7 +165,7 @@ extension JobStore {
     }
 
     /// Keeps at most `finishedTasksRetainedPerJob` finished tasks per job, dropping the oldest.
-    private mutating func forgetOldFinishedTasks(_ record: JobRecord) {
+    mutating func forgetOldFinishedTasks(_ record: JobRecord) {
         var finishedCount = 0
         for task in record.tasks.values where task.isFinished { finishedCount += 1 }
         var excess = finishedCount - limits.finishedTasksRetainedPerJob

@@ -145,8 +145,10 @@ public struct JobStore: Sendable {
         guard record.job.state == .accepted else { return .job(record.job, replayed: false) }
         setJobState(record, .killInitiated, atMs)
         for task in record.orderedTasks where !task.isFinished {
-            beginKill(record, task.id, reason: .killed, atMs)
+            beginKill(record, task.id, reason: .killed, atMs, forgetting: false)
         }
+        // Unless the job finished and was forgotten whole meanwhile.
+        if records[jobId] === record { forgetOldFinishedTasks(record) }
         finishJobIfDone(record, atMs)
         return .job(record.job, replayed: false)
     }
@@ -185,7 +187,8 @@ public struct JobStore: Sendable {
                 let (ua, ub) = (a.state == .accepted, b.state == .accepted)
                 return ua != ub ? ua : a.index > b.index
             }.prefix(live.count - desired)
-            for victim in victims { beginKill(record, victim.id, reason: .scaledDown, atMs) }
+            for victim in victims { beginKill(record, victim.id, reason: .scaledDown, atMs, forgetting: false) }
+            forgetOldFinishedTasks(record)
         }
     }
 

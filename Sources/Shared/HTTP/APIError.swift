@@ -1,7 +1,9 @@
 import Model
 
 /// Fuller's one error envelope: every 4xx/5xx answer, from the router, the server or a handler,
-/// has the body `{"error":{"code":"not_found","message":"…","field":null}}`.
+/// has the body `{"error":{"code":"invalid_argument","message":"…","field":"…"}}`, where `field`
+/// names the offending field and is left out when no one field is at fault (the OpenAPI
+/// document's `Error`: a string when present, never `null`).
 public struct APIError: Error, Sendable, Equatable {
     /// A stable machine-readable error code and the status it maps to.
     public struct Code: RawRepresentable, Hashable, Sendable {
@@ -57,8 +59,7 @@ public struct APIError: Error, Sendable, Equatable {
         w.beginObject()
         w.field("code", code.rawValue)
         w.field("message", message)
-        w.key("field")
-        if let field { w.string(field) } else { w.null() }
+        if let field, !field.isEmpty { w.field("field", field) }
         w.endObject()
         w.endObject()
         return String(decoding: w.bytes, as: UTF8.self)

@@ -20,8 +20,9 @@ import Shared
         var now: Duration = .seconds(100)
         var issued = 0
 
-        init(_ identities: [TaskIdentity] = [MetadataResponderTests.identity()], credentials: Bool = false) {
-            var host = MetadataResponderTests.host
+        init(_ identities: [TaskIdentity] = [MetadataResponderTests.identity()], credentials: Bool = false,
+             host: MetadataHost = MetadataResponderTests.host) {
+            var host = host
             host.credentialsProvider = credentials
             responder = MetadataResponder(host: host, tokensPerTaskMax: 4)
             responder.update(identities)
@@ -87,6 +88,36 @@ import Shared
         #expect(task["taskId"]?.stringValue == "t1" && task["jobId"]?.stringValue == "j1" && task["index"] == .int(3))
         #expect(task["containerId"]?.stringValue == "c1" && task["agent"]?["id"]?.stringValue == "a1")
         #expect(task["resources"]?["memoryMB"] == .int(64))
+    }
+
+    /// botocore's region fetcher asks for `placement/availability-zone/`: a value answers with a
+    /// trailing `/` as well, as EC2's does.
+    @Test func aValueAnswersWithATrailingSlash() {
+        var h = Harness()
+        #expect(h.text("/latest/meta-data/placement/availability-zone/") == "us-east-1a")
+        #expect(h.text("/latest/meta-data/placement/region/") == "us-east-1")
+        #expect(h.text("/latest/meta-data/instance-id/") == "t1")
+    }
+
+    /// An agent started without `--zone` or `--machine-type` has no such values: their paths are
+    /// 404 and unlisted, and the documents leave them out, so no client reads an empty region.
+    @Test func valuesTheAgentLacksAreAbsentNotEmpty() throws {
+        var h = Harness(host: MetadataHost(agentId: "a1"))
+        for path in ["placement/availability-zone", "placement/availability-zone/", "placement/region", "placement/", "instance-type"] {
+            #expect(h.ask(.GET, "/latest/meta-data/" + path).status == 404, "\(path)")
+        }
+        #expect(h.text("/latest/meta-data/") == "hostname\ninstance-id\nlocal-hostname\nlocal-ipv4")
+        let document = try JSONParser.parse(h.ask(.GET, "/latest/dynamic/instance-identity/document").bodyBytes)
+        #expect(document["availabilityZone"] == nil && document["region"] == nil && document["instanceType"] == nil)
+        #expect(document["instanceId"]?.stringValue == "t1")
+        let agent = try JSONParser.parse(h.ask(.GET, "/fuller/v1/task").bodyBytes)["agent"]
+        #expect(agent?["id"]?.stringValue == "a1" && agent?["zone"] == nil && agent?["region"] == nil && agent?["machineType"] == nil)
+
+        // A region given without a zone is answered on its own.
+        var regional = Harness(host: MetadataHost(agentId: "a1", region: "eu-test-1"))
+        #expect(regional.text("/latest/meta-data/placement/") == "region")
+        #expect(regional.text("/latest/meta-data/placement/region") == "eu-test-1")
+        #expect(regional.ask(.GET, "/latest/meta-data/placement/availability-zone").status == 404)
     }
 
     @Test func unknownCallersAndPathsAndMethods() {

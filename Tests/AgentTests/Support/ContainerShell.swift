@@ -15,9 +15,14 @@ struct ContainerShell: Sendable {
     /// `docker exec CONTAINER sh -c script`: its standard output, or a thrown failure. The
     /// timeout is generous: a daemon busy with many tests' containers can take seconds per exec.
     func run(_ script: String, timeout: Duration = .seconds(60)) throws -> String {
+        try exec(["sh", "-c", script], timeout: timeout)
+    }
+
+    /// `docker exec CONTAINER ARGUMENTS...`: its standard output and error, or a thrown failure.
+    func exec(_ arguments: [String], timeout: Duration = .seconds(60)) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.docker)
-        process.arguments = ["-H", "unix://\(socketPath)", "exec", containerId, "sh", "-c", script]
+        process.arguments = ["-H", "unix://\(socketPath)", "exec", containerId] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -31,7 +36,7 @@ struct ContainerShell: Sendable {
         let text = String(decoding: data, as: UTF8.self)
         guard process.terminationStatus == 0 else {
             let how = process.terminationReason == .uncaughtSignal ? "killed by signal" : "status"
-            throw TestFailure("docker exec \(script): \(how) \(process.terminationStatus): \(text)")
+            throw TestFailure("docker exec \(arguments.joined(separator: " ").prefix(200)): \(how) \(process.terminationStatus): \(text)")
         }
         return text
     }

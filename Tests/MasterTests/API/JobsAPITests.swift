@@ -37,7 +37,9 @@ import Testing
     @Test func submitRejectsBadBodies() {
         #expect(api.call(.POST, "/v1/jobs", body: "").status == 400)
         #expect(api.call(.POST, "/v1/jobs", body: "{not json").status == 400)
-        #expect(api.call(.POST, "/v1/jobs", body: "[]").errorField == "")
+        // The whole body is at fault, not one field: the envelope names none (never `"field":""`).
+        let notAnObject = api.call(.POST, "/v1/jobs", body: "[]")
+        #expect(notAnObject.status == 400 && notAnObject.json?["error"]?["field"] == nil)
         let wrongType = api.call(.POST, "/v1/jobs", body: Samples.batch, headers: ["Content-Type": "text/plain"])
         #expect(wrongType.status == 415 && wrongType.errorField == "Content-Type")
         for accepted in ["application/json; charset=utf-8", "application/x-www-form-urlencoded", "application/merge+json"] {
@@ -77,6 +79,9 @@ import Testing
         let rest = api.call(.GET, "/v1/jobs?limit=2&cursor=\(cursor)")
         #expect(rest.json?["items"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["job-3", "job-4"])
         #expect(rest.json?["nextCursor"] == nil)
+        let first = api.call(.GET, "/v1/jobs?limit=2&cursor=")
+        #expect(first.status == 200 && first.json?["items"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["job-1", "job-2"])
+        #expect(api.call(.GET, "/v1/tasks?limit=3&cursor=").json?["items"]?.arrayValue?.count == 3)
         #expect(api.call(.GET, "/v1/jobs?type=service").json?["items"]?.arrayValue?.count == 1)
         #expect(api.call(.GET, "/v1/jobs?label=team%3Da").json?["items"]?.arrayValue?.count == 3)
         #expect(api.call(.GET, "/v1/jobs?state=Finished").json?["items"]?.arrayValue?.count == 0)

@@ -26,7 +26,7 @@ import Shared
 
     @Test func a401SaysHowToGiveAToken() {
         let h = CLIHarness()
-        h.master.on("GET /v1/cluster", .json(401, #"{"error":{"code":"unauthenticated","message":"this route needs a bearer token (Authorization: Bearer TOKEN)","field":null}}"#))
+        h.master.on("GET /v1/cluster", .json(401, #"{"error":{"code":"unauthenticated","message":"this route needs a bearer token (Authorization: Bearer TOKEN)"}}"#))
         #expect(h.run("cluster") == 1)
         #expect(h.errors == """
             error: unauthenticated: this route needs a bearer token (Authorization: Bearer TOKEN)
