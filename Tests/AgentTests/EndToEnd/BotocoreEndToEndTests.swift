@@ -126,7 +126,7 @@ import Shared
     static func endpointArguments(_ docker: DockerClient) async throws -> [String] {
         if getuid() == 0, MetadataDNAT.findIPTables() != nil { return ["--metadata", "bridge:0"] }
         print("⚠️  no root or no iptables: botocore is pointed at FULLER_METADATA_URL instead of 169.254.169.254")
-        guard let gateway = try await docker.gateway() else { throw TestFailure("the Docker network bridge has no IPv4 gateway") }
+        guard let gateway = try await docker.bridgeAddress()?.address else { throw TestFailure("the Docker network bridge has no IPv4 address") }
         return ["--metadata", "\(gateway):0", "--no-metadata-dnat"]
     }
 
