@@ -10,9 +10,12 @@ import Shared
 /// Host mounts are an allow-list, not a deny-list: each `hostPath` is resolved (`realpath`:
 /// symlinks, `.` and `..`) and must lie under an allowed prefix, itself resolved, on a path
 /// component boundary (`/srv/data` admits `/srv/data` and `/srv/data/x`, never `/srv/data2`).
-/// The create then binds the resolved path, so a symlink swapped after the check cannot point
-/// the bind elsewhere. A path that does not exist is refused: Docker would create it, as root,
-/// wherever it points. The Docker-socket rule of `JobPolicy` applies to the resolved path too.
+/// The create then names the resolved path, so a symlink the path held at the check is not
+/// followed again; but Docker binds at start, following symlinks, so a directory along the
+/// resolved path that someone swaps for a symlink between the check and the start still moves
+/// the bind (docs/containers.md says which prefixes are safe to allow). A path that does not
+/// exist is refused: Docker would create it, as root, wherever it points. The Docker-socket
+/// rule of `JobPolicy` applies to the resolved path too.
 struct AgentPolicy: Sendable, Equatable {
     var allowPrivileged = false
     var allowDockerSocket = false

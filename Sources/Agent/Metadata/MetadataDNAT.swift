@@ -42,9 +42,14 @@ struct MetadataDNAT: Sendable, Equatable {
         return nil
     }
 
+    /// The previous release's rule for the same destination: on every interface. An agent of
+    /// that release killed before it removed its rule left it behind, and it still sends other
+    /// bridges' containers here; `install` takes it out.
+    var unscopedRule: [String] { Array(rule.dropFirst(2)) }
+
     /// `-w 5` waits up to 5 s for the xtables lock (Docker edits the tables too).
-    func arguments(_ operation: String, position: String? = nil) -> [String] {
-        ["-w", "5", "-t", "nat", operation, "PREROUTING"] + (position.map { [$0] } ?? []) + rule
+    func arguments(_ operation: String, position: String? = nil, rule: [String]? = nil) -> [String] {
+        ["-w", "5", "-t", "nat", operation, "PREROUTING"] + (position.map { [$0] } ?? []) + (rule ?? self.rule)
     }
 
     /// Whether the rule is in place.
@@ -53,8 +58,12 @@ struct MetadataDNAT: Sendable, Equatable {
         return false
     }
 
-    /// Adds the rule unless it is there already.
+    /// Adds the rule unless it is there already, and removes the previous release's unscoped one.
     func install() throws(MetadataStartError) {
+        for _ in 0..<8 {
+            guard case .success(0) = Self.run(iptables, arguments("-C", rule: unscopedRule)) else { break }
+            _ = Self.run(iptables, arguments("-D", rule: unscopedRule))
+        }
         if isInstalled() { return }
         switch Self.run(iptables, arguments("-I", position: "1")) {
         case .success(0): return

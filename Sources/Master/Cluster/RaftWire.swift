@@ -11,7 +11,7 @@ enum RaftWire {
     static func encode(_ m: Message) -> [UInt8] {
         var w = Writer()
         w.u8(UInt8(kinds.firstIndex(of: m.kind)!))
-        for v in [m.from, m.to, m.term, m.logTerm, m.index, m.commit, m.rejectHint] { w.u64(v) }
+        for v in [m.from, m.to, m.term, m.logTerm, m.index, m.commit, hintSlot(m)] { w.u64(v) }
         w.u8(m.reject ? 1 : 0)
         w.u8(m.force ? 1 : 0)
         w.bytes(m.context)
@@ -26,9 +26,15 @@ enum RaftWire {
         } else {
             w.u8(0)
         }
-        if m.transferee != 0 { w.u64(m.transferee) }
         return w.out
     }
+
+    /// Appends and heartbeats carry no rejection hint, so their hint slot carries the leader's
+    /// transfer target: the frame keeps the previous release's layout, which a mixed group's old
+    /// members decode (they refuse bytes after the snapshot) and whose slot they ignore.
+    static func carriesTransferee(_ kind: MessageKind) -> Bool { kind == .append || kind == .heartbeat }
+
+    private static func hintSlot(_ m: Message) -> UInt64 { carriesTransferee(m.kind) ? m.transferee : m.rejectHint }
 
     static func entry(_ e: Entry, _ w: inout Writer) {
         w.u64(e.term)
@@ -44,7 +50,8 @@ enum RaftWire {
         guard let logTerm = r.u64(), let index = r.u64(), let commit = r.u64(), let hint = r.u64(),
               let reject = r.u8(), let force = r.u8(), let context = r.bytes(), let count = r.u32(),
               count <= entriesMax else { return nil }
-        (m.logTerm, m.index, m.commit, m.rejectHint, m.reject, m.force, m.context) = (logTerm, index, commit, hint, reject == 1, force == 1, context)
+        (m.logTerm, m.index, m.commit, m.reject, m.force, m.context) = (logTerm, index, commit, reject == 1, force == 1, context)
+        if carriesTransferee(m.kind) { m.transferee = hint } else { m.rejectHint = hint }
         m.entries.reserveCapacity(Int(count))
         for _ in 0..<count {
             guard let t = r.u64(), let i = r.u64(), let kindRaw = r.u8(), let kind = EntryKind(rawValue: kindRaw),
@@ -56,11 +63,6 @@ enum RaftWire {
             guard let i = r.u64(), let t = r.u64(), let confBytes = r.bytes(), let conf = ConfState(validating: confBytes),
                   let data = r.bytes() else { return nil }
             m.snapshot = Snapshot(metadata: SnapshotMetadata(index: i, term: t, conf: conf), data: data)
-        }
-        // Written only when set, so frames without a transfer are as before.
-        if !r.atEnd {
-            guard let transferee = r.u64() else { return nil }
-            m.transferee = transferee
         }
         return r.atEnd ? m : nil
     }

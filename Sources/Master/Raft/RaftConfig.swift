@@ -29,6 +29,11 @@ public struct RaftConfig: Sendable {
     /// carrying one are dropped. Below the shell's WAL record limit (4 MiB) with room for the
     /// entry's header, so no member is ever handed an entry it cannot store.
     public var entryBytesMax: Int = 3 << 20
+    /// A peer's message may carry a term at most this many terms past this node's; one further
+    /// ahead is dropped (`termTooFar`). Elections add one term each, so no correct member gets
+    /// near it, and forged terms would need billions of messages, not one, to bring a node near
+    /// the last term (where it then stays a follower instead of overflowing `term + 1`).
+    public var termJumpMax: UInt64 = 1 << 32
     /// Proposals are refused with `.busy` past this many uncommitted bytes (DESIGN: 64 MiB).
     public var uncommittedBytesMax: Int = 64 << 20
     /// Bounds on what one `Ready` hands out; the rest waits for the next one.

@@ -34,6 +34,9 @@ extension RaftNode {
 
     mutating func campaign(_ kind: CampaignKind) {
         precondition(isPromotable, "only a voter campaigns")
+        // Terms never wrap: a node at the last one (reachable only through a store written
+        // before peers' terms were bounded, `termJumpMax`) stays a follower.
+        guard term < .max else { return }
         let voteTerm: UInt64
         if kind == .preVote {
             // Term and vote stay as they are: a pre-vote changes nothing anyone persists.

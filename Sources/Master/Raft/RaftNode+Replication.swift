@@ -107,7 +107,7 @@ extension RaftNode {
 
     mutating func stepLeader(_ m: Message) {
         guard progress[m.from] != nil else { return }
-        if m.kind == .appendResponse && !m.reject && m.index > log.lastIndex { return drop(.acknowledgesUnsentEntries) }
+        if answersUnsentEntries(m) { return drop(.acknowledgesUnsentEntries) }
         progress[m.from]!.recentActive = true
         switch m.kind {
         case .appendResponse: handleAppendResponse(m)

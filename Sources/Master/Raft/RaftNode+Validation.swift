@@ -20,12 +20,18 @@ public enum InvalidMessage: String, Sendable, CaseIterable {
     /// An append, heartbeat or snapshot from a node other than the leader this node follows in
     /// the same term: there is at most one leader per term.
     case secondLeader
-    /// A snapshot message without a snapshot, or whose index or term is impossible.
+    /// A snapshot message without a snapshot, or whose index (0, or past `indexMax`) or term
+    /// is impossible.
     case malformedSnapshot
-    /// An acknowledgement of entries past the end of the leader's log.
+    /// An answer to an append about entries past the end of the leader's log, or a rejection
+    /// whose hint lies past the index it rejects (followers hint at or before it).
     case acknowledgesUnsentEntries
     /// `timeoutNow` from a node that is not this node's leader.
     case timeoutNowNotFromLeader
+    /// A term more than `RaftConfig.termJumpMax` past this node's: no run of elections gets
+    /// there, and a node that took it would come close to the last term, where `term + 1`
+    /// overflows.
+    case termTooFar
 }
 
 extension RaftNode {
@@ -40,10 +46,12 @@ extension RaftNode {
     /// Checks that need the log or the role are made where the message is handled.
     func invalidity(of m: Message) -> InvalidMessage? {
         guard m.to == id, m.from != 0, m.from != id else { return .misaddressed }
+        guard m.term <= term || m.term - term <= config.termJumpMax else { return .termTooFar }
         switch m.kind {
         case .append: return invalidity(ofEntries: m)
         case .snapshot:
-            guard let snap = m.snapshot, snap.metadata.index > 0, snap.metadata.term > 0, snap.metadata.term <= m.term else {
+            guard let snap = m.snapshot, (1...Self.indexMax).contains(snap.metadata.index), snap.metadata.term > 0,
+                  snap.metadata.term <= m.term else {
                 return .malformedSnapshot
             }
             return snap.metadata.conf.voters.isEmpty ? .malformedConfiguration : nil
@@ -63,6 +71,15 @@ extension RaftNode {
             }
         }
         return nil
+    }
+
+    /// The highest log index a peer's snapshot may put this node at: no log gets near it, and
+    /// the indexes past it stay free for `index + 1` (a snapshot at `UInt64.max` overflowed).
+    static let indexMax: UInt64 = 1 << 62
+
+    /// Whether an append's answer speaks of entries this leader never had.
+    func answersUnsentEntries(_ m: Message) -> Bool {
+        m.kind == .appendResponse && (m.index > log.lastIndex || (m.reject && m.rejectHint > m.index))
     }
 
     /// Whether a vote request may override this node's leader lease: only a `force`d request

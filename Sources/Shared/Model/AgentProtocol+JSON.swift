@@ -16,7 +16,21 @@ extension AgentRegistration {
         guard resources.cpu.isFinite, resources.cpu > 0, resources.memoryMB > 0 else {
             throw FieldError(field: "resources", message: "cpu and memoryMB must be positive")
         }
+        guard resources.cpu <= Self.cpuMax else {
+            throw FieldError(field: "resources.cpu", message: "at most \(Int(Self.cpuMax)) cores")
+        }
+        try Check.range(resources.memoryMB, 1...Self.memoryMBMax, field: "resources.memoryMB")
+        try Check.range(resources.diskMB, 0...Self.diskMBMax, field: "resources.diskMB")
+        try Check.range(resources.networkMbps, 0...Self.networkMbpsMax, field: "resources.networkMbps")
     }
+
+    /// The most one agent may offer, far beyond any machine: the scheduler adds up every agent's
+    /// offer, and a million agents at these bounds still fit in an `Int` (two agents claiming
+    /// about 2^62 MB each once overflowed that sum on the leader, and on each one after it).
+    public static let cpuMax = 1_048_576.0
+    public static let memoryMBMax = 1 << 36
+    public static let diskMBMax = 1 << 40
+    public static let networkMbpsMax = 1 << 36
 
     public func write(to w: inout JSONWriter) {
         w.beginObject()

@@ -59,6 +59,45 @@ import TestSupport
         #expect(try Self.prerouting(wrapper).isEmpty)
     }
 
+    /// The previous release's rule (the same destination, on every interface), left behind by an
+    /// agent that was killed before it could remove it, is taken out when the scoped one goes in:
+    /// otherwise it kept sending other bridges' containers to this agent.
+    @Test(.timeLimit(.minutes(1)))
+    func anUnscopedRuleOfThePreviousReleaseIsReplaced() throws {
+        guard getuid() == 0, let iptables = MetadataDNAT.findIPTables(), FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") else {
+            print("⚠️  SKIPPED: the iptables test needs root, iptables and ip")
+            return
+        }
+        let namespace = "fuller-dnat-\(UInt32.random(in: 0...UInt32.max))"
+        let directory = try TemporaryDirectory()
+        defer {
+            _ = MetadataDNAT.run("/usr/sbin/ip", ["netns", "delete", namespace])
+            directory.remove()
+        }
+        guard case .success(0) = MetadataDNAT.run("/usr/sbin/ip", ["netns", "add", namespace]) else {
+            Issue.record("cannot create network namespace \(namespace)")
+            return
+        }
+        let wrapper = directory.path + "/iptables"
+        try "#!/bin/sh\nexec /usr/sbin/ip netns exec \(namespace) \(iptables) \"$@\"\n".write(toFile: wrapper, atomically: true, encoding: .utf8)
+        chmod(wrapper, 0o755)
+        let rule = MetadataDNAT(destination: "172.17.0.1:4711", interface: "docker0", iptables: wrapper)
+        let previous = ["-w", "5", "-t", "nat", "-I", "PREROUTING", "1", "-d", "169.254.169.254/32", "-p", "tcp", "--dport", "80",
+                        "-j", "DNAT", "--to-destination", "172.17.0.1:4711"]
+        let other = ["-w", "5", "-t", "nat", "-I", "PREROUTING", "1", "-d", "169.254.169.254/32", "-p", "tcp", "--dport", "80",
+                     "-j", "DNAT", "--to-destination", "172.18.0.1:4711"]
+        guard case .success(0) = MetadataDNAT.run(wrapper, previous), case .success(0) = MetadataDNAT.run(wrapper, other) else {
+            Issue.record("cannot add the previous release's rules")
+            return
+        }
+        try rule.install()
+        let rules = try Self.prerouting(wrapper)
+        #expect(rules.count == 2, "\(rules)")
+        #expect(rules.contains { $0.contains("-i docker0") && $0.contains("172.17.0.1:4711") }, "\(rules)")
+        #expect(rules.contains { !$0.contains("-i ") && $0.contains("172.18.0.1:4711") }, "another agent's rule is its own: \(rules)")
+        rule.remove()
+    }
+
     /// `-A PREROUTING …` lines of the nat table.
     static func prerouting(_ iptables: String) throws -> [String] {
         let process = Process()

@@ -68,6 +68,52 @@ import Testing
         #expect(c[1].role == .leader)
     }
 
+    /// A rejection whose index and hint lie past the leader's log: the leader computed
+    /// `hint + 1` on the peer's `UInt64.max` and stopped with an overflow.
+    @Test func aRejectionPastTheEndOfTheLog() {
+        var c = Self.stableCluster()
+        var m = message(.appendResponse, from: 2, to: 1, term: 2, index: .max)
+        (m.reject, m.rejectHint) = (true, .max)
+        Self.expectDropped(&c, 1, m, .acknowledgesUnsentEntries)
+        var beyondIndex = message(.appendResponse, from: 2, to: 1, term: 2, index: c[1].lastIndex)
+        (beyondIndex.reject, beyondIndex.rejectHint) = (true, c[1].lastIndex + 1)
+        c[1].invalidMessageCounts = [:]
+        Self.expectDropped(&c, 1, beyondIndex, .acknowledgesUnsentEntries)
+        #expect(c[1].role == .leader)
+    }
+
+    /// A message whose term is far ahead of any election: taken as is, the node reached the
+    /// last term and stopped with an overflow at its next campaign (`term + 1`), every time it
+    /// started again, since the term is persisted.
+    @Test func aTermNoElectionReaches() throws {
+        var c = Self.stableCluster()
+        Self.expectDropped(&c, 2, message(.heartbeat, from: 1, to: 2, term: .max), .termTooFar)
+        c[3].invalidMessageCounts = [:]
+        Self.expectDropped(&c, 3, message(.vote, from: 2, to: 3, term: .max - 1, index: 1_000, logTerm: 1_000), .termTooFar)
+        c.tick(2, times: 2 * c[2].config.electionTicksMax)
+        c.stabilize()
+        try c.propose(1, "after")
+        c.stabilize()
+        #expect(c.applied[2]!.contains("after"))
+    }
+
+    /// A node already at the last term (a store written before terms were bounded) does not
+    /// campaign: `term + 1` would overflow.
+    @Test func aNodeAtTheLastTermDoesNotCampaign() {
+        var c = Self.stableCluster()
+        c[2].becomeFollower(term: .max, leader: 0)
+        c[2].campaignNow()
+        #expect(c[2].role == .follower && c[2].term == .max)
+    }
+
+    /// A snapshot at the last index: installing it computed `index + 1` and overflowed.
+    @Test func aSnapshotAtTheLastIndex() {
+        var c = Self.stableCluster()
+        var m = message(.snapshot, from: 1, to: 2, term: 2)
+        m.snapshot = Snapshot(metadata: SnapshotMetadata(index: .max, term: 2, conf: ConfState(voters: [1, 2, 3])), data: [])
+        Self.expectDropped(&c, 2, m, .malformedSnapshot)
+    }
+
     @Test func snapshotsWithoutContentOrMembers() {
         var c = Self.stableCluster()
         Self.expectDropped(&c, 2, message(.snapshot, from: 1, to: 2, term: 2), .malformedSnapshot)
@@ -116,7 +162,7 @@ import Testing
 
     /// Seeded random messages, plausible enough to reach the handlers, into a leader and a
     /// follower: whatever a peer sends, the node keeps running and its log stays a log.
-    @Test(arguments: [1, 2, 3] as [UInt64])
+    @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func randomMessagesNeverStopANode(seed: UInt64) throws {
         var rng = SplitMix64(seed: seed)
         var c = Self.stableCluster()
@@ -134,7 +180,11 @@ import Testing
     static func randomMessage(to target: NodeID, around node: RaftNode, using rng: inout SplitMix64) -> Message {
         let kinds: [MessageKind] = [.preVote, .preVoteResponse, .vote, .voteResponse, .append, .appendResponse,
                                     .heartbeat, .heartbeatResponse, .snapshot, .timeoutNow]
-        func near(_ v: UInt64) -> UInt64 { UInt64.random(in: (v > 3 ? v - 3 : 0)...(v + 3), using: &rng) }
+        // Now and then a value at either end of the range: sums on those overflowed.
+        func near(_ v: UInt64) -> UInt64 {
+            if Int.random(in: 0..<25, using: &rng) == 0 { return [0, 1, .max - 1, .max].randomElement(using: &rng)! }
+            return UInt64.random(in: (v > 3 ? v - 3 : 0)...(v > .max - 3 ? .max : v + 3), using: &rng)
+        }
         var m = Message(kind: kinds.randomElement(using: &rng)!, from: [0, 1, 2, 3, 9].randomElement(using: &rng)!,
                         to: Int.random(in: 0..<10, using: &rng) == 0 ? 9 : target, term: near(node.term))
         (m.index, m.logTerm, m.commit) = (near(node.lastIndex), near(node.term), near(node.lastIndex + 2))
@@ -142,15 +192,15 @@ import Testing
         if m.kind == .append {
             let contiguous = Bool.random(using: &rng)
             m.entries = (0..<Int.random(in: 0...3, using: &rng)).map { k in
-                let index = contiguous ? m.index + UInt64(k) + 1 : near(m.index + 1)
+                let index = contiguous ? m.index &+ UInt64(k) &+ 1 : near(m.index &+ 1)
                 let kind: EntryKind = Int.random(in: 0..<4, using: &rng) == 0 ? .configuration : .normal
                 let data = kind == .configuration && Bool.random(using: &rng)
                     ? ConfState(voters: [1, 2, 3]).encoded() : (0..<Int.random(in: 0...9, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-                return Entry(term: min(m.term, m.logTerm + UInt64(k)), index: index, kind: kind, data: data)
+                return Entry(term: min(m.term, m.logTerm &+ UInt64(k)), index: index, kind: kind, data: data)
             }
         }
         if m.kind == .snapshot && Bool.random(using: &rng) {
-            m.snapshot = Snapshot(metadata: SnapshotMetadata(index: near(node.lastIndex + 2), term: near(m.term),
+            m.snapshot = Snapshot(metadata: SnapshotMetadata(index: near(node.lastIndex &+ 2), term: near(m.term),
                                                              conf: ConfState(voters: Bool.random(using: &rng) ? [1, 2, 3] : [])), data: [])
         }
         return m
