@@ -86,8 +86,20 @@ import TestSupport
                         "-j", "DNAT", "--to-destination", "172.17.0.1:4711"]
         let other = ["-w", "5", "-t", "nat", "-I", "PREROUTING", "1", "-d", "169.254.169.254/32", "-p", "tcp", "--dport", "80",
                      "-j", "DNAT", "--to-destination", "172.18.0.1:4711"]
-        guard case .success(0) = MetadataDNAT.run(wrapper, previous), case .success(0) = MetadataDNAT.run(wrapper, other) else {
-            Issue.record("cannot add the previous release's rules")
+        // A script just written may be "text file busy" while a concurrently spawned child of
+        // another test still holds its descriptor: a few tries.
+        func add(_ rule: [String]) -> Result<Int32, any Error> {
+            var result = MetadataDNAT.run(wrapper, rule)
+            for _ in 0..<5 {
+                if case .success(0) = result { break }
+                usleep(200_000)
+                result = MetadataDNAT.run(wrapper, rule)
+            }
+            return result
+        }
+        let added = (add(previous), add(other))
+        guard case .success(0) = added.0, case .success(0) = added.1 else {
+            Issue.record("cannot add the previous release's rules: \(added)")
             return
         }
         try rule.install()
