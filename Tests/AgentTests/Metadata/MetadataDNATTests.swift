@@ -42,8 +42,7 @@ import TestSupport
         }
         // iptables as the agent runs it, but inside the namespace.
         let wrapper = directory.path + "/iptables"
-        try "#!/bin/sh\nexec /usr/sbin/ip netns exec \(namespace) \(iptables) \"$@\"\n".write(toFile: wrapper, atomically: true, encoding: .utf8)
-        chmod(wrapper, 0o755)
+        try Self.writeWrapper(wrapper, namespace: namespace, iptables: iptables)
         let first = MetadataDNAT(destination: "172.17.0.1:4711", interface: "docker0", iptables: wrapper)
         let second = MetadataDNAT(destination: "172.18.0.1:4711", interface: "br-second", iptables: wrapper)
         try first.install()
@@ -79,25 +78,13 @@ import TestSupport
             return
         }
         let wrapper = directory.path + "/iptables"
-        try "#!/bin/sh\nexec /usr/sbin/ip netns exec \(namespace) \(iptables) \"$@\"\n".write(toFile: wrapper, atomically: true, encoding: .utf8)
-        chmod(wrapper, 0o755)
+        try Self.writeWrapper(wrapper, namespace: namespace, iptables: iptables)
         let rule = MetadataDNAT(destination: "172.17.0.1:4711", interface: "docker0", iptables: wrapper)
         let previous = ["-w", "5", "-t", "nat", "-I", "PREROUTING", "1", "-d", "169.254.169.254/32", "-p", "tcp", "--dport", "80",
                         "-j", "DNAT", "--to-destination", "172.17.0.1:4711"]
         let other = ["-w", "5", "-t", "nat", "-I", "PREROUTING", "1", "-d", "169.254.169.254/32", "-p", "tcp", "--dport", "80",
                      "-j", "DNAT", "--to-destination", "172.18.0.1:4711"]
-        // A script just written may be "text file busy" while a concurrently spawned child of
-        // another test still holds its descriptor: a few tries.
-        func add(_ rule: [String]) -> Result<Int32, any Error> {
-            var result = MetadataDNAT.run(wrapper, rule)
-            for _ in 0..<5 {
-                if case .success(0) = result { break }
-                usleep(200_000)
-                result = MetadataDNAT.run(wrapper, rule)
-            }
-            return result
-        }
-        let added = (add(previous), add(other))
+        let added = (MetadataDNAT.run(wrapper, previous), MetadataDNAT.run(wrapper, other))
         guard case .success(0) = added.0, case .success(0) = added.1 else {
             Issue.record("cannot add the previous release's rules: \(added)")
             return
@@ -121,5 +108,19 @@ import TestSupport
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init).filter { $0.hasPrefix("-A ") }
+    }
+
+    /// An `iptables` that runs inside `namespace`. Written through a close-on-exec descriptor:
+    /// Foundation's `write(toFile:)` leaves its descriptor inheritable, so a child that another
+    /// test spawns meanwhile keeps it open for writing and running the script fails with
+    /// "Text file busy".
+    static func writeWrapper(_ path: String, namespace: String, iptables: String) throws {
+        let text = Array("#!/bin/sh\nexec /usr/sbin/ip netns exec \(namespace) \(iptables) \"$@\"\n".utf8)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard fd >= 0 else { throw TestFailure("cannot create \(path): errno \(errno)") }
+        defer { close(fd) }
+        guard text.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == text.count else {
+            throw TestFailure("cannot write \(path): errno \(errno)")
+        }
     }
 }
