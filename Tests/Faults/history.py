@@ -30,7 +30,7 @@ import threading
 import time
 
 LABEL = "history.key"
-REQUEST_TIMEOUT_S = 3.0
+REQUEST_TIMEOUT_S = 1.5        # then the same key goes to the next master
 KEY_DEADLINE_S = 30.0          # a key is retried this long, then counted as unknown
 REDIRECT_HOPS_MAX = 4
 BACKOFF_MAX_S = 0.4
@@ -246,10 +246,14 @@ class History:
 
     def longest_gap_ms(self, start, end):
         """The longest interval in [start, end] with no acknowledged write."""
+        return int(self.longest_gap(start, end)[0] * 1000)
+
+    def longest_gap(self, start, end):
+        """(seconds, when it began) of the longest interval in [start, end] with no acknowledged write."""
         with self.lock:
             times = sorted(t for t in self.ack_times if start <= t <= end)
         edges = [start] + times + [end]
-        return int(max(b - a for a, b in zip(edges, edges[1:])) * 1000)
+        return max((b - a, a) for a, b in zip(edges, edges[1:]))
 
 
 def job_spec(key):
@@ -337,7 +341,7 @@ class FaultLoop:
             self.rng.choice([m for m in c.members if m.name != leader])
         hold = self.rng.uniform(1.0, 4.0)
         self.injected += 1
-        self.events.append(f"{kind} {victim.name} {hold:.1f}s")
+        self.events.append((time.monotonic(), f"{kind} {victim.name} {hold:.1f}s"))
         log(f"fault {self.injected}: {kind} {victim.name} for {hold:.1f}s")
         if kind.startswith("kill"):
             victim.down_on_purpose = True
@@ -481,7 +485,11 @@ def run_once(bin_dir, seconds, writers, seed, extra_arguments):
         result["problems"] += [f"{t.name} still running after the run" for t in threads if t.is_alive()]
         result.update(acknowledged=len(history.acknowledged), unknown=len(history.unknown),
                       gap_ms=history.longest_gap_ms(start, end))
-        log(f"faults: {'; '.join(loop.events)}")
+        log("faults: " + "; ".join(f"+{t - start:.1f}s {e}" for t, e in loop.events))
+        gap, gap_at = history.longest_gap(start, end)
+        before = [e for t, e in loop.events if t <= gap_at + gap]
+        log(f"longest write gap {gap * 1000:.0f} ms from +{gap_at - start:.1f}s; last fault begun by its end: "
+            f"{before[-1] if before else 'none'}")
         check_stores(cluster, history, result)
     except Exception as e:   # anything unexpected is a failed run, reported with the logs
         result["problems"].append(f"{e!r}")

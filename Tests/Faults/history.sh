@@ -8,8 +8,8 @@
 #   FULLER_FAULTS_MODE=long bash Tests/Faults/history.sh   two runs of 180 s
 #
 # FULLER_BIN_DIR: where fuller-master is (default .build/release, then .build/debug).
-# FULLER_HISTORY_SECONDS, FULLER_HISTORY_RUNS, FULLER_HISTORY_SEED, FULLER_HISTORY_WRITERS override
-# the mode's defaults. Prints "history: PASS|FAIL acknowledged=N faults=N lost=N duplicated=N
+# FULLER_HISTORY_SECONDS, FULLER_HISTORY_RUNS, FULLER_HISTORY_SEED, FULLER_HISTORY_WRITERS and
+# FULLER_HISTORY_SNAPSHOT_EVERY override the defaults. Prints "history: PASS|FAIL acknowledged=N faults=N lost=N duplicated=N
 # longest-write-gap=MSms ..." last; exits non-zero on FAIL.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,6 +36,7 @@ case ${FULLER_FAULTS_MODE:-short} in
 esac
 args=(--bin-dir "$bin" --seconds "${FULLER_HISTORY_SECONDS:-$seconds}" --runs "${FULLER_HISTORY_RUNS:-$runs}"
       --writers "${FULLER_HISTORY_WRITERS:-4}")
+if [ -n "${FULLER_HISTORY_SNAPSHOT_EVERY:-}" ]; then args+=(--snapshot-every "$FULLER_HISTORY_SNAPSHOT_EVERY"); fi
 if [ -n "${FULLER_HISTORY_SEED:-}" ]; then args+=(--seed "$FULLER_HISTORY_SEED"); fi
 export PYTHONDONTWRITEBYTECODE=1
 # The checker's own verdicts first: one that could no longer see a lost write must not pass.
