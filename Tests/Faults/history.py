@@ -319,9 +319,10 @@ class FaultLoop:
 
     KINDS = ["kill-leader", "stop-follower", "kill-leader", "stop-follower", "stop-leader", "kill-follower"]
 
-    def __init__(self, cluster, rng):
+    def __init__(self, cluster, rng, hold_max_s):
         self.cluster = cluster
         self.rng = rng
+        self.hold_max_s = hold_max_s
         self.injected = 0
         self.events = []
 
@@ -339,7 +340,7 @@ class FaultLoop:
         c = self.cluster
         victim = c.member(leader) if kind.endswith("leader") else \
             self.rng.choice([m for m in c.members if m.name != leader])
-        hold = self.rng.uniform(1.0, 4.0)
+        hold = self.rng.uniform(1.0, self.hold_max_s)
         self.injected += 1
         self.events.append((time.monotonic(), f"{kind} {victim.name} {hold:.1f}s"))
         log(f"fault {self.injected}: {kind} {victim.name} for {hold:.1f}s")
@@ -455,7 +456,7 @@ def heal(cluster):
     return crashed
 
 
-def run_once(bin_dir, seconds, writers, seed, extra_arguments):
+def run_once(bin_dir, seconds, writers, seed, hold_max_s, extra_arguments):
     """One history: returns a dict of figures and problems."""
     directory = tempfile.mkdtemp(prefix="fuller-faults-history-")
     result = {"acknowledged": 0, "faults": 0, "lost": 0, "duplicated": 0, "gap_ms": 0, "unknown": 0, "problems": []}
@@ -465,7 +466,7 @@ def run_once(bin_dir, seconds, writers, seed, extra_arguments):
         cluster.start()
         if cluster.wait_leader() is None:
             raise RuntimeError("no first leader")
-        history, loop = History(), FaultLoop(cluster, random.Random(seed))
+        history, loop = History(), FaultLoop(cluster, random.Random(seed), hold_max_s)
         threads = [Writer(i, f"s{seed}", cluster, history, stopping) for i in range(writers)]
         start = time.monotonic()
         for t in threads:
@@ -499,7 +500,10 @@ def run_once(bin_dir, seconds, writers, seed, extra_arguments):
                 for m in cluster.members:
                     log(f"--- {m.name} log tail ---\n{m.log_tail()}")
             cluster.stop()
-        shutil.rmtree(directory, ignore_errors=True)
+        if os.environ.get("FULLER_HISTORY_KEEP") == "1":
+            log(f"kept {directory} (FULLER_HISTORY_KEEP=1): data directories and logs")
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
     return result
 
 
@@ -526,6 +530,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=75, help="length of each run's fault window")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--hold-max", type=float, default=4.0, help="longest a fault is held before it is healed, seconds")
     parser.add_argument("--seed", type=int, default=None, help="fault loop seed (default: random, printed)")
     parser.add_argument("--snapshot-every", type=int, default=500,
                         help="passed to the masters: small, so snapshots, compaction and snapshot installs happen")
@@ -535,7 +540,8 @@ def main():
     total = {"acknowledged": 0, "faults": 0, "lost": 0, "duplicated": 0, "gap_ms": 0, "unknown": 0, "problems": []}
     for i in range(args.runs):
         run_seed = seed + i
-        r = run_once(args.bin_dir, args.seconds, args.writers, run_seed, ["--snapshot-every", str(args.snapshot_every)])
+        r = run_once(args.bin_dir, args.seconds, args.writers, run_seed, args.hold_max,
+                     ["--snapshot-every", str(args.snapshot_every)])
         print(f"history run {i + 1}/{args.runs} seed={run_seed}: {'PASS' if not r['problems'] else 'FAIL'} {figures(r)}", flush=True)
         for p in r["problems"][:10]:
             print(f"  {p}", flush=True)

@@ -4,13 +4,15 @@
 # restart) for a bounded time; then every acknowledged key must exist exactly once on every
 # master and the stores must be identical. The checker itself is history.py (Python 3 stdlib).
 #
-#   bash Tests/Faults/history.sh                      short: one run, a 60 s fault window
-#   FULLER_FAULTS_MODE=long bash Tests/Faults/history.sh   two runs of 180 s
+#   bash Tests/Faults/history.sh                  short: one run, a 60 s fault window, faults held 1-4 s
+#   FULLER_FAULTS_MODE=long bash Tests/Faults/history.sh   two runs of 180 s, faults held 1-8 s
 #
 # FULLER_BIN_DIR: where fuller-master is (default .build/release, then .build/debug).
-# FULLER_HISTORY_SECONDS, FULLER_HISTORY_RUNS, FULLER_HISTORY_SEED, FULLER_HISTORY_WRITERS and
-# FULLER_HISTORY_SNAPSHOT_EVERY override the defaults. Prints "history: PASS|FAIL acknowledged=N faults=N lost=N duplicated=N
-# longest-write-gap=MSms ..." last; exits non-zero on FAIL.
+# FULLER_HISTORY_SECONDS, FULLER_HISTORY_RUNS, FULLER_HISTORY_SEED, FULLER_HISTORY_WRITERS,
+# FULLER_HISTORY_HOLD_MAX_S and FULLER_HISTORY_SNAPSHOT_EVERY override the defaults;
+# FULLER_HISTORY_KEEP=1 keeps the data directories and logs. Prints "history: PASS|FAIL
+# acknowledged=N faults=N lost=N duplicated=N longest-write-gap=MSms ..." last; exits non-zero
+# on FAIL.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -30,12 +32,12 @@ if ! command -v python3 > /dev/null; then
 fi
 
 case ${FULLER_FAULTS_MODE:-short} in
-    short) seconds=60 runs=1 ;;
-    long) seconds=180 runs=2 ;;
+    short) seconds=60 runs=1 hold=4 ;;
+    long) seconds=180 runs=2 hold=8 ;;
     *) echo "history: FAIL FULLER_FAULTS_MODE must be short or long"; exit 1 ;;
 esac
 args=(--bin-dir "$bin" --seconds "${FULLER_HISTORY_SECONDS:-$seconds}" --runs "${FULLER_HISTORY_RUNS:-$runs}"
-      --writers "${FULLER_HISTORY_WRITERS:-4}")
+      --writers "${FULLER_HISTORY_WRITERS:-4}" --hold-max "${FULLER_HISTORY_HOLD_MAX_S:-$hold}")
 if [ -n "${FULLER_HISTORY_SNAPSHOT_EVERY:-}" ]; then args+=(--snapshot-every "$FULLER_HISTORY_SNAPSHOT_EVERY"); fi
 if [ -n "${FULLER_HISTORY_SEED:-}" ]; then args+=(--seed "$FULLER_HISTORY_SEED"); fi
 export PYTHONDONTWRITEBYTECODE=1
