@@ -244,10 +244,6 @@ class History:
         with self.lock:
             self.unknown.add(key)
 
-    def longest_gap_ms(self, start, end):
-        """The longest interval in [start, end] with no acknowledged write."""
-        return int(self.longest_gap(start, end)[0] * 1000)
-
     def longest_gap(self, start, end):
         """(seconds, when it began) of the longest interval in [start, end] with no acknowledged write."""
         with self.lock:
@@ -456,7 +452,7 @@ def heal(cluster):
     return crashed
 
 
-def run_once(bin_dir, seconds, writers, seed, hold_max_s, extra_arguments):
+def run_once(bin_dir, seconds, writers, seed, hold_max_s, gap_max_ms, extra_arguments):
     """One history: returns a dict of figures and problems."""
     directory = tempfile.mkdtemp(prefix="fuller-faults-history-")
     result = {"acknowledged": 0, "faults": 0, "lost": 0, "duplicated": 0, "gap_ms": 0, "unknown": 0, "problems": []}
@@ -484,13 +480,8 @@ def run_once(bin_dir, seconds, writers, seed, hold_max_s, extra_arguments):
         for t in threads:
             t.join(CLIENT_JOIN_TIMEOUT_S)
         result["problems"] += [f"{t.name} still running after the run" for t in threads if t.is_alive()]
-        result.update(acknowledged=len(history.acknowledged), unknown=len(history.unknown),
-                      gap_ms=history.longest_gap_ms(start, end))
-        log("faults: " + "; ".join(f"+{t - start:.1f}s {e}" for t, e in loop.events))
-        gap, gap_at = history.longest_gap(start, end)
-        before = [e for t, e in loop.events if t <= gap_at + gap]
-        log(f"longest write gap {gap * 1000:.0f} ms from +{gap_at - start:.1f}s; last fault begun by its end: "
-            f"{before[-1] if before else 'none'}")
+        result.update(acknowledged=len(history.acknowledged), unknown=len(history.unknown))
+        check_liveness(cluster, history, loop, (start, end), gap_max_ms, result)
         check_stores(cluster, history, result)
     except Exception as e:   # anything unexpected is a failed run, reported with the logs
         result["problems"].append(f"{e!r}")
@@ -505,6 +496,26 @@ def run_once(bin_dir, seconds, writers, seed, hold_max_s, extra_arguments):
         else:
             shutil.rmtree(directory, ignore_errors=True)
     return result
+
+
+def check_liveness(cluster, history, loop, window, gap_max_ms, result):
+    """The longest write gap of the fault window is within `gap_max_ms`, and the healed group
+    acknowledges a new write: a group that elects but no longer commits fails here."""
+    start, end = window
+    gap, gap_at = history.longest_gap(start, end)
+    result["gap_ms"] = int(gap * 1000)
+    log("faults: " + "; ".join(f"+{t - start:.1f}s {e}" for t, e in loop.events))
+    begun = [e for t, e in loop.events if t <= gap_at + gap]
+    log(f"longest write gap {gap * 1000:.0f} ms from +{gap_at - start:.1f}s; last fault begun by its end: "
+        f"{begun[-1] if begun else 'none'}")
+    if result["gap_ms"] > gap_max_ms:
+        result["problems"].append(f"no write acknowledged for {result['gap_ms']} ms (limit {gap_max_ms} ms) "
+                                  f"from +{gap_at - start:.1f}s")
+    probe = Writer(0, "after-heal", cluster, history, threading.Event())
+    key = f"after-heal-{time.monotonic_ns()}"
+    probe.submit(key, 0)
+    if key not in history.acknowledged:
+        result["problems"].append(f"no write acknowledged within {KEY_DEADLINE_S}s after every member was healed")
 
 
 def check_stores(cluster, history, result):
@@ -531,6 +542,8 @@ def main():
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--hold-max", type=float, default=4.0, help="longest a fault is held before it is healed, seconds")
+    parser.add_argument("--gap-max-ms", type=int, default=20_000,
+                        help="a longer interval with no acknowledged write fails the run (a hang)")
     parser.add_argument("--seed", type=int, default=None, help="fault loop seed (default: random, printed)")
     parser.add_argument("--snapshot-every", type=int, default=500,
                         help="passed to the masters: small, so snapshots, compaction and snapshot installs happen")
@@ -540,7 +553,7 @@ def main():
     total = {"acknowledged": 0, "faults": 0, "lost": 0, "duplicated": 0, "gap_ms": 0, "unknown": 0, "problems": []}
     for i in range(args.runs):
         run_seed = seed + i
-        r = run_once(args.bin_dir, args.seconds, args.writers, run_seed, args.hold_max,
+        r = run_once(args.bin_dir, args.seconds, args.writers, run_seed, args.hold_max, args.gap_max_ms,
                      ["--snapshot-every", str(args.snapshot_every)])
         print(f"history run {i + 1}/{args.runs} seed={run_seed}: {'PASS' if not r['problems'] else 'FAIL'} {figures(r)}", flush=True)
         for p in r["problems"][:10]:

@@ -9,7 +9,8 @@
 #
 # FULLER_BIN_DIR: where fuller-master is (default .build/release, then .build/debug).
 # FULLER_HISTORY_SECONDS, FULLER_HISTORY_RUNS, FULLER_HISTORY_SEED, FULLER_HISTORY_WRITERS,
-# FULLER_HISTORY_HOLD_MAX_S and FULLER_HISTORY_SNAPSHOT_EVERY override the defaults;
+# FULLER_HISTORY_HOLD_MAX_S, FULLER_HISTORY_GAP_MAX_MS (a longer write gap fails: default 20000)
+# and FULLER_HISTORY_SNAPSHOT_EVERY override the defaults;
 # FULLER_HISTORY_KEEP=1 keeps the data directories and logs. Prints "history: PASS|FAIL
 # acknowledged=N faults=N lost=N duplicated=N longest-write-gap=MSms ..." last; exits non-zero
 # on FAIL.
@@ -37,7 +38,8 @@ case ${FULLER_FAULTS_MODE:-short} in
     *) echo "history: FAIL FULLER_FAULTS_MODE must be short or long"; exit 1 ;;
 esac
 args=(--bin-dir "$bin" --seconds "${FULLER_HISTORY_SECONDS:-$seconds}" --runs "${FULLER_HISTORY_RUNS:-$runs}"
-      --writers "${FULLER_HISTORY_WRITERS:-4}" --hold-max "${FULLER_HISTORY_HOLD_MAX_S:-$hold}")
+      --writers "${FULLER_HISTORY_WRITERS:-4}" --hold-max "${FULLER_HISTORY_HOLD_MAX_S:-$hold}"
+      --gap-max-ms "${FULLER_HISTORY_GAP_MAX_MS:-20000}")
 if [ -n "${FULLER_HISTORY_SNAPSHOT_EVERY:-}" ]; then args+=(--snapshot-every "$FULLER_HISTORY_SNAPSHOT_EVERY"); fi
 if [ -n "${FULLER_HISTORY_SEED:-}" ]; then args+=(--seed "$FULLER_HISTORY_SEED"); fi
 export PYTHONDONTWRITEBYTECODE=1

@@ -55,9 +55,9 @@ class GapTests(unittest.TestCase):
     def test_the_longest_gap_counts_the_edges_of_the_window(self):
         history = h.History()
         history.ack_times = [10.0, 10.5, 13.0]
-        self.assertEqual(history.longest_gap_ms(9.0, 13.2), 2500)
-        self.assertEqual(history.longest_gap_ms(9.0, 20.0), 7000)
-        self.assertEqual(history.longest_gap_ms(0.0, 1.0), 1000)
+        self.assertEqual(history.longest_gap(9.0, 13.2), (2.5, 10.5))
+        self.assertEqual(history.longest_gap(9.0, 20.0), (7.0, 13.0))
+        self.assertEqual(history.longest_gap(0.0, 1.0), (1.0, 0.0))
 
 
 if __name__ == "__main__":
