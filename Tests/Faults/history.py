@@ -39,6 +39,11 @@ LEADER_TIMEOUT_S = 20.0
 CONVERGE_TIMEOUT_S = 60.0
 CLIENT_JOIN_TIMEOUT_S = KEY_DEADLINE_S + 15.0
 PAGES_MAX = 1000
+# The figures of a run: keys acknowledged, faults injected, acknowledged keys lost and keys on two
+# jobs, the longest write gap, keys never acknowledged, keys acknowledged after a retry, and
+# acknowledgements that were an Idempotency-Key replay of a job an earlier attempt had created.
+RESULT_ZERO = {"acknowledged": 0, "faults": 0, "lost": 0, "duplicated": 0, "gap_ms": 0, "unknown": 0,
+               "retried": 0, "replayed": 0}
 
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
@@ -68,8 +73,8 @@ def free_ports(count):
 
 
 def request(address, method, path, token, body=None, headers=None, timeout=REQUEST_TIMEOUT_S):
-    """One HTTP request on a fresh connection: (status, headers, body bytes). Raises OSError or
-    http.client.HTTPException when the master does not answer."""
+    """One HTTP request on a fresh connection: (status, headers by lower-case name, body bytes).
+    Raises OSError or http.client.HTTPException when the master does not answer."""
     host, port = address.split(":")
     if host != "127.0.0.1":
         raise OSError(f"refusing to talk to {address}")
@@ -81,7 +86,7 @@ def request(address, method, path, token, body=None, headers=None, timeout=REQUE
     try:
         conn.request(method, path, body=body, headers=h)
         r = conn.getresponse()
-        return r.status, dict(r.getheaders()), r.read()
+        return r.status, {name.lower(): value for name, value in r.getheaders()}, r.read()
     finally:
         conn.close()
 
@@ -228,10 +233,14 @@ class History:
         self.conflicts = []
         self.rejected = []
         self.unknown = set()
+        self.retried = 0
+        self.replayed = 0
 
-    def ack(self, key, job_id):
+    def ack(self, key, job_id, attempts=1, replayed=False):
         with self.lock:
             self.ack_times.append(time.monotonic())
+            self.retried += attempts > 1
+            self.replayed += replayed
             previous = self.acknowledged.setdefault(key, job_id)
             if previous != job_id:
                 self.conflicts.append(f"{key}: acknowledged as {previous} and {job_id}")
@@ -284,17 +293,18 @@ class Writer(threading.Thread):
         rotation = self.index + n
         target = self.leader or self.addresses[rotation % 3]
         deadline = time.monotonic() + KEY_DEADLINE_S
-        delay, hops, last = 0.05, 0, "no attempt"
+        delay, hops, last, attempts = 0.05, 0, "no attempt", 0
         while time.monotonic() < deadline:
+            attempts += 1
             try:
                 status, headers, answer = request(target, "POST", "/v1/jobs", self.token, body, {"Idempotency-Key": key})
                 if status in (200, 201):
-                    self.history.ack(key, json.loads(answer)["id"])
+                    self.history.ack(key, json.loads(answer)["id"], attempts, headers.get("idempotent-replayed") == "true")
                     self.leader = target
                     return
-                if status == 307 and hops < REDIRECT_HOPS_MAX and headers.get("Location", "").startswith("http://127.0.0.1:"):
+                if status == 307 and hops < REDIRECT_HOPS_MAX and headers.get("location", "").startswith("http://127.0.0.1:"):
                     hops += 1
-                    target = headers["Location"][len("http://"):].split("/")[0]
+                    target = headers["location"][len("http://"):].split("/")[0]
                     continue
                 if status not in (307, 429, 500, 502, 503, 504):
                     self.history.reject(key, status, answer)
@@ -455,7 +465,7 @@ def heal(cluster):
 def run_once(bin_dir, seconds, writers, seed, hold_max_s, gap_max_ms, extra_arguments):
     """One history: returns a dict of figures and problems."""
     directory = tempfile.mkdtemp(prefix="fuller-faults-history-")
-    result = {"acknowledged": 0, "faults": 0, "lost": 0, "duplicated": 0, "gap_ms": 0, "unknown": 0, "problems": []}
+    result = dict(RESULT_ZERO, problems=[])
     cluster, stopping = None, threading.Event()
     try:
         cluster = Cluster(bin_dir, directory, extra_arguments)
@@ -480,7 +490,8 @@ def run_once(bin_dir, seconds, writers, seed, hold_max_s, gap_max_ms, extra_argu
         for t in threads:
             t.join(CLIENT_JOIN_TIMEOUT_S)
         result["problems"] += [f"{t.name} still running after the run" for t in threads if t.is_alive()]
-        result.update(acknowledged=len(history.acknowledged), unknown=len(history.unknown))
+        result.update(acknowledged=len(history.acknowledged), unknown=len(history.unknown),
+                      retried=history.retried, replayed=history.replayed)
         check_liveness(cluster, history, loop, (start, end), gap_max_ms, result)
         check_stores(cluster, history, result)
     except Exception as e:   # anything unexpected is a failed run, reported with the logs
@@ -532,7 +543,7 @@ def check_stores(cluster, history, result):
 
 def figures(r):
     return (f"acknowledged={r['acknowledged']} faults={r['faults']} lost={r['lost']} duplicated={r['duplicated']} "
-            f"longest-write-gap={r['gap_ms']}ms unknown={r['unknown']}")
+            f"longest-write-gap={r['gap_ms']}ms unknown={r['unknown']} retried={r['retried']} replayed={r['replayed']}")
 
 
 def main():
@@ -550,7 +561,7 @@ def main():
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     seed = args.seed if args.seed is not None else random.randrange(1_000_000)
-    total = {"acknowledged": 0, "faults": 0, "lost": 0, "duplicated": 0, "gap_ms": 0, "unknown": 0, "problems": []}
+    total = dict(RESULT_ZERO, problems=[])
     for i in range(args.runs):
         run_seed = seed + i
         r = run_once(args.bin_dir, args.seconds, args.writers, run_seed, args.hold_max, args.gap_max_ms,
@@ -558,7 +569,7 @@ def main():
         print(f"history run {i + 1}/{args.runs} seed={run_seed}: {'PASS' if not r['problems'] else 'FAIL'} {figures(r)}", flush=True)
         for p in r["problems"][:10]:
             print(f"  {p}", flush=True)
-        for k in ("acknowledged", "faults", "lost", "duplicated", "unknown"):
+        for k in ("acknowledged", "faults", "lost", "duplicated", "unknown", "retried", "replayed"):
             total[k] += r[k]
         total["gap_ms"] = max(total["gap_ms"], r["gap_ms"])
         total["problems"] += r["problems"]
