@@ -41,9 +41,10 @@ CLIENT_JOIN_TIMEOUT_S = KEY_DEADLINE_S + 15.0
 PAGES_MAX = 1000
 # The figures of a run: keys acknowledged, faults injected, acknowledged keys lost and keys on two
 # jobs, the longest write gap, keys never acknowledged, keys acknowledged after a retry, and
-# acknowledgements that were an Idempotency-Key replay of a job an earlier attempt had created.
+# acknowledgements that were an Idempotency-Key replay of a job an earlier attempt had created, and
+# the longest time from taking a leader away to another member leading.
 RESULT_ZERO = {"acknowledged": 0, "faults": 0, "lost": 0, "duplicated": 0, "gap_ms": 0, "unknown": 0,
-               "retried": 0, "replayed": 0}
+               "retried": 0, "replayed": 0, "election_ms": 0}
 
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
@@ -323,14 +324,20 @@ class Writer(threading.Thread):
 class FaultLoop:
     """One fault at a time, each healed before the next, so a quorum is always one heal away."""
 
+    # The default mix: a kind listed twice is chosen twice as often.
     KINDS = ["kill-leader", "stop-follower", "kill-leader", "stop-follower", "stop-leader", "kill-follower"]
+    # kill-all (every member SIGKILLed, then all restarted from their data directories) is not in
+    # the default mix: writes stop for the whole hold, which the write-gap figure would then measure.
+    KINDS_KNOWN = {"kill-leader", "kill-follower", "stop-leader", "stop-follower", "kill-all"}
 
-    def __init__(self, cluster, rng, hold_max_s):
+    def __init__(self, cluster, rng, hold_max_s, kinds):
         self.cluster = cluster
         self.rng = rng
         self.hold_max_s = hold_max_s
+        self.kinds = kinds
         self.injected = 0
         self.events = []
+        self.elections_ms = []   # for each leader taken away while held: how long until another led
 
     def run(self, until):
         while time.monotonic() < until:
@@ -340,26 +347,51 @@ class FaultLoop:
             leader = self.cluster.wait_leader()
             if leader is None:
                 raise RuntimeError("no leader elected within %ss during the fault loop" % LEADER_TIMEOUT_S)
-            self.inject(self.rng.choice(self.KINDS), leader)
+            self.inject(self.rng.choice(self.kinds), leader)
+
+    def victims(self, kind, leader):
+        c = self.cluster
+        if kind == "kill-all":
+            return list(c.members)
+        if kind.endswith("leader"):
+            return [c.member(leader)]
+        return [self.rng.choice([m for m in c.members if m.name != leader])]
 
     def inject(self, kind, leader):
-        c = self.cluster
-        victim = c.member(leader) if kind.endswith("leader") else \
-            self.rng.choice([m for m in c.members if m.name != leader])
+        victims = self.victims(kind, leader)
+        names = ",".join(v.name for v in victims)
         hold = self.rng.uniform(1.0, self.hold_max_s)
         self.injected += 1
-        self.events.append((time.monotonic(), f"{kind} {victim.name} {hold:.1f}s"))
-        log(f"fault {self.injected}: {kind} {victim.name} for {hold:.1f}s")
+        self.events.append((time.monotonic(), f"{kind} {names} {hold:.1f}s"))
+        log(f"fault {self.injected}: {kind} {names} for {hold:.1f}s")
         if kind.startswith("kill"):
-            victim.down_on_purpose = True
-            victim.kill()
-            time.sleep(hold)
-            victim.start()
-            victim.wait_serving(c.token)
+            for v in victims:
+                v.down_on_purpose = True
+                v.kill()
+            self.hold(hold, kind, victims)
+            for v in victims:
+                v.start()
+            for v in victims:
+                v.wait_serving(self.cluster.token)
         else:
-            victim.pause()
-            time.sleep(hold)
-            victim.resume()
+            victims[0].pause()
+            self.hold(hold, kind, victims)
+            victims[0].resume()
+
+    def hold(self, seconds, kind, victims):
+        """Waits `seconds`; when the leader was taken away, meanwhile measures how long the others
+        take to elect a new one (the group's own unavailability, apart from any client's timeouts)."""
+        began = time.monotonic()
+        until = began + seconds
+        if kind.endswith("-leader"):
+            old = {v.name for v in victims}
+            while time.monotonic() < until:
+                leader = self.cluster.leader()
+                if leader is not None and leader not in old:
+                    self.elections_ms.append(int((time.monotonic() - began) * 1000))
+                    break
+                time.sleep(0.05)
+        time.sleep(max(0.0, until - time.monotonic()))
 
 
 def list_jobs(cluster, m):
@@ -462,7 +494,7 @@ def heal(cluster):
     return crashed
 
 
-def run_once(bin_dir, seconds, writers, seed, hold_max_s, gap_max_ms, extra_arguments):
+def run_once(bin_dir, seconds, writers, seed, faults, extra_arguments):
     """One history: returns a dict of figures and problems."""
     directory = tempfile.mkdtemp(prefix="fuller-faults-history-")
     result = dict(RESULT_ZERO, problems=[])
@@ -472,7 +504,7 @@ def run_once(bin_dir, seconds, writers, seed, hold_max_s, gap_max_ms, extra_argu
         cluster.start()
         if cluster.wait_leader() is None:
             raise RuntimeError("no first leader")
-        history, loop = History(), FaultLoop(cluster, random.Random(seed), hold_max_s)
+        history, loop = History(), FaultLoop(cluster, random.Random(seed), faults.hold_max, faults.kinds)
         threads = [Writer(i, f"s{seed}", cluster, history, stopping) for i in range(writers)]
         start = time.monotonic()
         for t in threads:
@@ -491,8 +523,8 @@ def run_once(bin_dir, seconds, writers, seed, hold_max_s, gap_max_ms, extra_argu
             t.join(CLIENT_JOIN_TIMEOUT_S)
         result["problems"] += [f"{t.name} still running after the run" for t in threads if t.is_alive()]
         result.update(acknowledged=len(history.acknowledged), unknown=len(history.unknown),
-                      retried=history.retried, replayed=history.replayed)
-        check_liveness(cluster, history, loop, (start, end), gap_max_ms, result)
+                      retried=history.retried, replayed=history.replayed, election_ms=max(loop.elections_ms, default=0))
+        check_liveness(cluster, history, loop, (start, end), faults.gap_max_ms, result)
         check_stores(cluster, history, result)
     except Exception as e:   # anything unexpected is a failed run, reported with the logs
         result["problems"].append(f"{e!r}")
@@ -543,7 +575,8 @@ def check_stores(cluster, history, result):
 
 def figures(r):
     return (f"acknowledged={r['acknowledged']} faults={r['faults']} lost={r['lost']} duplicated={r['duplicated']} "
-            f"longest-write-gap={r['gap_ms']}ms unknown={r['unknown']} retried={r['retried']} replayed={r['replayed']}")
+            f"longest-write-gap={r['gap_ms']}ms longest-election={r['election_ms']}ms unknown={r['unknown']} "
+            f"retried={r['retried']} replayed={r['replayed']}")
 
 
 def main():
@@ -555,23 +588,29 @@ def main():
     parser.add_argument("--hold-max", type=float, default=4.0, help="longest a fault is held before it is healed, seconds")
     parser.add_argument("--gap-max-ms", type=int, default=20_000,
                         help="a longer interval with no acknowledged write fails the run (a hang)")
+    parser.add_argument("--faults", default=",".join(FaultLoop.KINDS),
+                        help="the kinds of fault to choose from, comma-separated (a kind listed twice is chosen twice as often): "
+                             + ", ".join(sorted(FaultLoop.KINDS_KNOWN)))
     parser.add_argument("--seed", type=int, default=None, help="fault loop seed (default: random, printed)")
     parser.add_argument("--snapshot-every", type=int, default=500,
                         help="passed to the masters: small, so snapshots, compaction and snapshot installs happen")
     args = parser.parse_args()
+    args.kinds = args.faults.split(",")
+    if not set(args.kinds) <= FaultLoop.KINDS_KNOWN:
+        parser.error(f"--faults: unknown kind {sorted(set(args.kinds) - FaultLoop.KINDS_KNOWN)}")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     seed = args.seed if args.seed is not None else random.randrange(1_000_000)
     total = dict(RESULT_ZERO, problems=[])
     for i in range(args.runs):
         run_seed = seed + i
-        r = run_once(args.bin_dir, args.seconds, args.writers, run_seed, args.hold_max, args.gap_max_ms,
-                     ["--snapshot-every", str(args.snapshot_every)])
+        r = run_once(args.bin_dir, args.seconds, args.writers, run_seed, args, ["--snapshot-every", str(args.snapshot_every)])
         print(f"history run {i + 1}/{args.runs} seed={run_seed}: {'PASS' if not r['problems'] else 'FAIL'} {figures(r)}", flush=True)
         for p in r["problems"][:10]:
             print(f"  {p}", flush=True)
         for k in ("acknowledged", "faults", "lost", "duplicated", "unknown", "retried", "replayed"):
             total[k] += r[k]
         total["gap_ms"] = max(total["gap_ms"], r["gap_ms"])
+        total["election_ms"] = max(total["election_ms"], r["election_ms"])
         total["problems"] += r["problems"]
     ok = not total["problems"] and total["acknowledged"] > 0
     print(f"history: {'PASS' if ok else 'FAIL'} {figures(total)} runs={args.runs} seed={seed}", flush=True)

@@ -11,6 +11,7 @@
 # FULLER_HISTORY_SECONDS, FULLER_HISTORY_RUNS, FULLER_HISTORY_SEED, FULLER_HISTORY_WRITERS,
 # FULLER_HISTORY_HOLD_MAX_S, FULLER_HISTORY_GAP_MAX_MS (a longer write gap fails: default 20000)
 # and FULLER_HISTORY_SNAPSHOT_EVERY override the defaults;
+# FULLER_HISTORY_FAULTS (e.g. kill-leader,kill-all: see history.py --help) picks the faults;
 # FULLER_HISTORY_KEEP=1 keeps the data directories and logs. Prints "history: PASS|FAIL
 # acknowledged=N faults=N lost=N duplicated=N longest-write-gap=MSms ..." last; exits non-zero
 # on FAIL.
@@ -41,6 +42,7 @@ args=(--bin-dir "$bin" --seconds "${FULLER_HISTORY_SECONDS:-$seconds}" --runs "$
       --writers "${FULLER_HISTORY_WRITERS:-4}" --hold-max "${FULLER_HISTORY_HOLD_MAX_S:-$hold}"
       --gap-max-ms "${FULLER_HISTORY_GAP_MAX_MS:-20000}")
 if [ -n "${FULLER_HISTORY_SNAPSHOT_EVERY:-}" ]; then args+=(--snapshot-every "$FULLER_HISTORY_SNAPSHOT_EVERY"); fi
+if [ -n "${FULLER_HISTORY_FAULTS:-}" ]; then args+=(--faults "$FULLER_HISTORY_FAULTS"); fi
 if [ -n "${FULLER_HISTORY_SEED:-}" ]; then args+=(--seed "$FULLER_HISTORY_SEED"); fi
 export PYTHONDONTWRITEBYTECODE=1
 # The checker's own verdicts first: one that could no longer see a lost write must not pass.
