@@ -59,6 +59,8 @@ if [ -z "${bin:-}" ] || [ ! -x "$bin/fuller-master" ] || [ ! -x "$bin/fuller-age
 fi
 bin=$(cd "$bin" && pwd)   # absolute: an experiment may change directory
 export FULLER_BIN_DIR=$bin FULLER_FAULTS_MODE=$mode
+# The same binaries under the names some experiments also read.
+export FULLER_BIN=$bin FULLER_MASTER=$bin/fuller-master
 
 # The experiments: those named, or every script here but the runner and the libraries.
 experiments=()
@@ -82,36 +84,43 @@ logs=.build/faults
 mkdir -p "$logs"
 echo "== faults: ${#experiments[@]} experiments, $mode mode, binaries in $bin, at most ${limit}s each"
 passed=0 failed=0 rows=()
+# A result line: "NAME: PASS|FAIL ..." or, for an experiment with several cases, one line per
+# case "NAME (CASE): PASS|FAIL ...". An experiment passes when it exits 0 and every such line
+# says PASS.
+result_lines='^[A-Za-z0-9_.-]+( \([^)]*\))?: (PASS|FAIL)( |$)'
 for name in "${experiments[@]}"; do
     log=$logs/$name.log status=0
     started=$SECONDS
     # timeout signals the experiment's whole process group: SIGTERM, then SIGKILL 20 s later.
     timeout -k 20 "$limit" bash "Tests/Faults/$name.sh" > "$log" 2>&1 < /dev/null || status=$?
     took=$(( SECONDS - started ))
-    line=$(grep -E '^[A-Za-z0-9_.-]+: (PASS|FAIL)( |$)' "$log" | tail -n 1 || true)
+    mapfile -t lines < <(grep -E "$result_lines" "$log" || true)
+    ok=true
     if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-        result=FAIL figure="timed out after ${limit}s"
-    elif [ -z "$line" ]; then
-        result=FAIL figure="no result line (exit $status)"
-    else
-        result=$(echo "$line" | awk '{print $2}')
-        figure=$(echo "$line" | cut -d' ' -f3-)
-        if [ "$status" -ne 0 ] && [ "$result" = PASS ]; then result=FAIL figure="exit $status after: $figure"; fi
-        if [ "$status" -eq 0 ] && [ "$result" = FAIL ]; then figure="$figure (but exit 0)"; fi
+        ok=false lines+=("$name: FAIL timed out after ${limit}s")
+    elif [ "${#lines[@]}" -eq 0 ]; then
+        ok=false lines=("$name: FAIL no result line (exit $status)")
+    elif [ "$status" -ne 0 ] && ! printf '%s\n' "${lines[@]}" | grep -qE '^[^:]*: FAIL'; then
+        ok=false lines+=("$name: FAIL exit status $status after PASS")
     fi
-    if [ "$result" = PASS ]; then
+    for line in "${lines[@]}"; do
+        label=${line%%: *} rest=${line#*: }
+        result=${rest%% *} figure=${rest#"$result"}
+        if [ "$result" = FAIL ]; then ok=false; fi
+        echo "$label: $result (${took}s)$figure"
+        rows+=("$(printf '%-24s %-4s %5ss %s' "$label" "$result" "$took" "$figure")")
+    done
+    if $ok; then
         passed=$(( passed + 1 ))
     else
         failed=$(( failed + 1 ))
         echo "-- $name failed; last lines of $log:" >&2
         tail -n 40 "$log" >&2
     fi
-    echo "$name: $result (${took}s) $figure"
-    rows+=("$(printf '%-20s %-4s %5ss  %s' "$name" "$result" "$took" "$figure")")
 done
 
 echo "== faults: summary ($mode mode)"
-printf '%-20s %-4s %6s  %s\n' experiment result time figure
+printf '%-24s %-4s %6s %s\n' experiment result time figure
 for row in "${rows[@]}"; do echo "$row"; done
 echo "faults: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
