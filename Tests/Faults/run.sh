@@ -119,7 +119,7 @@ for name in "${experiments[@]}"; do
     fi
 done
 
-echo "== faults: summary ($mode mode)"
+echo "== faults: summary ($mode mode, ${SECONDS}s in all)"
 printf '%-24s %-4s %6s %s\n' experiment result time figure
 for row in "${rows[@]}"; do echo "$row"; done
 echo "faults: $passed passed, $failed failed"
