@@ -39,6 +39,7 @@ LEADER_TIMEOUT_S = 20.0
 CONVERGE_TIMEOUT_S = 60.0
 CLIENT_JOIN_TIMEOUT_S = KEY_DEADLINE_S + 15.0
 PAGES_MAX = 1000
+SAMPLE_INTERVAL_S = 0.25
 # The figures of a run: keys acknowledged, faults injected, acknowledged keys lost and keys on two
 # jobs, the longest write gap, keys never acknowledged, keys acknowledged after a retry, and
 # acknowledgements that were an Idempotency-Key replay of a job an earlier attempt had created, and
@@ -321,6 +322,37 @@ class Writer(threading.Thread):
         self.history.give_up(key, last)
 
 
+class Sampler(threading.Thread):
+    """Every SAMPLE_INTERVAL_S, each member's `/v1/cluster` in one short line, so that the longest
+    write gap can be shown as the group saw it (role, term, commit, applied; the leader adds each
+    member's lag)."""
+
+    def __init__(self, cluster, stopping):
+        super().__init__(name="sampler", daemon=True)
+        self.cluster = cluster
+        self.stopping = stopping
+        self.samples = []
+
+    def run(self):
+        while not self.stopping.wait(SAMPLE_INTERVAL_S):
+            line = " ".join(self.describe(m) for m in self.cluster.members)
+            self.samples.append((time.monotonic(), line))
+
+    def describe(self, m):
+        v = self.cluster.view(m)
+        if v is None:
+            return f"{m.name}=paused" if m.paused else f"{m.name}=down" if not m.running else f"{m.name}=silent"
+        me = next((x for x in v.get("members", []) if x.get("id") == v.get("self")), {})
+        lag = ",".join(f"{x['id']}:{x['lag']}" for x in v.get("members", []) if "lag" in x)
+        return (f"{m.name}={me.get('role')}/t{v.get('term')}/c{v.get('commitIndex')}/a{v.get('appliedIndex')}"
+                + (f"/lag[{lag}]" if lag else ""))
+
+    def between(self, start, end, count_max=24):
+        inside = [(t, line) for t, line in self.samples if start - SAMPLE_INTERVAL_S <= t <= end + SAMPLE_INTERVAL_S]
+        step = max(1, len(inside) // count_max)
+        return inside[::step]
+
+
 class FaultLoop:
     """One fault at a time, each healed before the next, so a quorum is always one heal away."""
 
@@ -506,6 +538,8 @@ def run_once(bin_dir, seconds, writers, seed, faults, extra_arguments):
             raise RuntimeError("no first leader")
         history, loop = History(), FaultLoop(cluster, random.Random(seed), faults.hold_max, faults.kinds)
         threads = [Writer(i, f"s{seed}", cluster, history, stopping) for i in range(writers)]
+        sampler = Sampler(cluster, stopping)
+        threads.append(sampler)
         start = time.monotonic()
         for t in threads:
             t.start()
@@ -524,7 +558,7 @@ def run_once(bin_dir, seconds, writers, seed, faults, extra_arguments):
         result["problems"] += [f"{t.name} still running after the run" for t in threads if t.is_alive()]
         result.update(acknowledged=len(history.acknowledged), unknown=len(history.unknown),
                       retried=history.retried, replayed=history.replayed, election_ms=max(loop.elections_ms, default=0))
-        check_liveness(cluster, history, loop, (start, end), faults.gap_max_ms, result)
+        check_liveness(cluster, history, loop, sampler, (start, end), faults.gap_max_ms, result)
         check_stores(cluster, history, result)
     except Exception as e:   # anything unexpected is a failed run, reported with the logs
         result["problems"].append(f"{e!r}")
@@ -541,7 +575,7 @@ def run_once(bin_dir, seconds, writers, seed, faults, extra_arguments):
     return result
 
 
-def check_liveness(cluster, history, loop, window, gap_max_ms, result):
+def check_liveness(cluster, history, loop, sampler, window, gap_max_ms, result):
     """The longest write gap of the fault window is within `gap_max_ms`, and the healed group
     acknowledges a new write: a group that elects but no longer commits fails here."""
     start, end = window
@@ -551,6 +585,8 @@ def check_liveness(cluster, history, loop, window, gap_max_ms, result):
     begun = [e for t, e in loop.events if t <= gap_at + gap]
     log(f"longest write gap {gap * 1000:.0f} ms from +{gap_at - start:.1f}s; last fault begun by its end: "
         f"{begun[-1] if begun else 'none'}")
+    for t, line in sampler.between(gap_at, gap_at + gap):
+        log(f"  +{t - start:6.2f}s {line}")
     if result["gap_ms"] > gap_max_ms:
         result["problems"].append(f"no write acknowledged for {result['gap_ms']} ms (limit {gap_max_ms} ms) "
                                   f"from +{gap_at - start:.1f}s")
