@@ -131,19 +131,4 @@ import Testing
             #expect(try client.readResponse().text == "PUT /c ok")
         }
     }
-
-    @Test func connectionsOverTheCapGet503AndAClose() async throws {
-        try await withServer({ $0.maxConnections = 2 }, handler: echoHandler) { server in
-            let a = try RawHTTPClient(port: server.port), b = try RawHTTPClient(port: server.port)
-            for client in [a, b] {
-                try client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
-                #expect(try client.readResponse().status == 200)
-            }
-            let c = try RawHTTPClient(port: server.port)
-            let refused = try c.readResponse()
-            #expect(refused.status == 503 && refused.headers["Connection"] == "close")
-            #expect(c.isClosedByServer())
-            #expect(server.openConnections == 2)
-        }
-    }
 }

@@ -3,9 +3,10 @@ import Glibc
 
 /// Accepting, closing, timers and shutdown.
 extension EventLoop {
-    /// What a client over `maxConnections` gets: the server accepts it, sends a 503 in the
-    /// envelope with `Connection: close` (best effort, never blocking), and closes. Answering beats
-    /// leaving it in the backlog, where it would wait without a word and pile up.
+    /// What a client over `maxConnections` gets when no connection can make room for it (and what
+    /// a connection evicted mid-request gets): the server sends a 503 in the envelope with
+    /// `Connection: close` (best effort, never blocking), and closes. Answering beats leaving it
+    /// in the backlog, where it would wait without a word and pile up.
     static let overCapacityAnswer: [UInt8] = {
         var out: [UInt8] = []
         let response = APIError(.unavailable, "too many connections").response
@@ -30,9 +31,10 @@ extension EventLoop {
                 if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM { pauseAccepting() }
                 return
             }
-            if server.connectionCount.add(1, ordering: .relaxed).newValue > configuration.maxConnections {
+            if server.connectionCount.add(1, ordering: .relaxed).newValue > configuration.maxConnections,
+               !makeRoom() {
                 server.connectionCount.subtract(1, ordering: .relaxed)
-                Self.overCapacityAnswer.withUnsafeBytes { _ = send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+                Self.sendOverCapacityAnswer(fd)
                 Glibc.close(fd)
                 continue
             }
@@ -43,6 +45,20 @@ extension EventLoop {
             connections[fd] = c
             _ = Syscalls.epollControl(epfd, Syscalls.ctlAdd, fd, events: Syscalls.epollIn, data: UInt64(fd))
         }
+    }
+
+    /// At the cap: closes the connection `ConnectionPolicy.victim` picks among this loop's (each
+    /// loop holds its share, the kernel spreading connections across them). False when all are busy.
+    private func makeRoom() -> Bool {
+        let standings = connections.values.lazy.map { (id: $0.id, standing: $0.standing) }
+        guard let id = ConnectionPolicy.victim(among: standings), let victim = connection(id) else { return false }
+        if victim.phase != .idle { Self.sendOverCapacityAnswer(victim.fd) }
+        close(victim)
+        return true
+    }
+
+    private static func sendOverCapacityAnswer(_ fd: Int32) {
+        overCapacityAnswer.withUnsafeBytes { _ = send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
     }
 
     /// Out of descriptors: a level-triggered listener would wake us forever, so stop watching it
@@ -96,7 +112,6 @@ extension EventLoop {
             acceptPaused = false
             _ = Syscalls.epollControl(epfd, Syscalls.ctlAdd, listener, events: Syscalls.epollIn, data: UInt64(listener))
         }
-        let headerTimeout = Self.nanos(configuration.headerReadTimeout)
         let idleTimeout = Self.nanos(configuration.idleTimeout)
         for c in Array(connections.values) {
             if c.hasPendingOutput {
@@ -105,9 +120,10 @@ extension EventLoop {
             }
             guard isReading(c) else { continue }
             switch c.phase {
-            case .head where now - c.phaseSince > headerTimeout,
-                 .body where now - c.phaseSince > headerTimeout:
-                fail(c, APIError(.requestTimeout, "request not received in time"))
+            case .head where deadlines.headExpired(sinceNanos: c.phaseSince, nowNanos: now):
+                fail(c, APIError(.requestTimeout, "request head not received within \(configuration.headerReadTimeout)"))
+            case .body where deadlines.bodyExpired(sinceNanos: c.phaseSince, receivedBytes: c.body.count, nowNanos: now):
+                fail(c, APIError(.requestTimeout, "request body arriving slower than \(configuration.bodyMinBytesPerSecond) bytes per second"))
             case .idle where c.isQuiet && now - c.phaseSince > idleTimeout:
                 close(c)
             default:

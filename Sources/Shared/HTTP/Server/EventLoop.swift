@@ -12,6 +12,7 @@ final class EventLoop {
     let server: HTTPServer
     let configuration: HTTPServer.Configuration
     let limits: HTTPParser.Limits
+    let deadlines: ConnectionPolicy.ReceiveDeadlines
     let epfd: Int32
     var listener: Int32
     var connections: [Int32: HTTPConnection] = [:]
@@ -35,10 +36,12 @@ final class EventLoop {
         self.server = server
         configuration = server.configuration
         limits = HTTPParser.Limits(maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
+        deadlines = .init(headNanos: Self.nanos(configuration.headerReadTimeout),
+                          bodyMinBytesPerSecond: configuration.bodyMinBytesPerSecond)
         listener = handle.listener
         epfd = Syscalls.epollCreate1(O_CLOEXEC)
         precondition(epfd >= 0, "epoll_create1 failed: \(errno)")
-        now = Syscalls.monotonicNanos()
+        now = configuration.clockNanos()
         let shortest = min(configuration.headerReadTimeout, configuration.idleTimeout)
         tickNanos = Self.nanos(min(max(shortest / 8, .milliseconds(5)), .milliseconds(250)))
         nextTimerCheck = now + tickNanos
@@ -57,7 +60,7 @@ final class EventLoop {
             let more = drainInbox()
             if let deadline = drainDeadline, connections.isEmpty || now >= deadline { break }
             let count = Syscalls.epollWait(epfd, eventBuffer, Int32(Self.maxEvents), more ? 0 : waitMilliseconds())
-            now = Syscalls.monotonicNanos()
+            now = configuration.clockNanos()
             for i in 0..<Int(max(count, 0)) {
                 let (events, data) = Syscalls.event(at: i, in: eventBuffer)
                 dispatch(events: events, fd: Int32(truncatingIfNeeded: data))
