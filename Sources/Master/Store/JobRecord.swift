@@ -17,14 +17,34 @@ final class JobRecord: @unchecked Sendable {
     var taskNumbers: [Int] = []
     /// The number the next task gets; task ids are `<job id>-<number>`.
     var nextTaskNumber = 0
+    /// Whose `Idempotency-Key` created the job (see `Command.createJob`).
+    var idempotencyScope: String?
+    /// A service's capacity as submitted, kept once it first changes, so that a retried submit
+    /// is compared with the spec it sent rather than the job's current one (`submittedSpec`).
+    var submittedCapacity: Capacity?
 
     init(job: Job) { self.job = job }
+
+    /// The spec as it was submitted: capacity is the only part of a spec that changes later.
+    var submittedSpec: JobSpec {
+        var spec = job.spec
+        if let submittedCapacity { spec.service?.capacity = submittedCapacity }
+        return spec
+    }
+
+    /// Called before the capacity changes; only a job with a key needs its original kept.
+    func keepSubmittedCapacity() {
+        guard job.idempotencyKey != nil, submittedCapacity == nil else { return }
+        submittedCapacity = job.spec.service?.capacity
+    }
 
     func clone() -> JobRecord {
         let copy = JobRecord(job: job)
         copy.tasks = tasks
         copy.taskNumbers = taskNumbers
         copy.nextTaskNumber = nextTaskNumber
+        copy.idempotencyScope = idempotencyScope
+        copy.submittedCapacity = submittedCapacity
         return copy
     }
 
@@ -35,4 +55,14 @@ final class JobRecord: @unchecked Sendable {
     var liveTasks: [JobTask] { orderedTasks.filter { $0.state != .finished && $0.state != .killInitiated } }
 
     var hasUnfinishedTasks: Bool { tasks.values.contains { !$0.isFinished } }
+}
+
+/// An `Idempotency-Key` within its scope: the store's index key.
+struct IdempotencyKey: Hashable, Sendable {
+    var scope: String?
+    var key: String
+}
+
+extension JobRecord {
+    var idempotencyIndexKey: IdempotencyKey? { job.idempotencyKey.map { IdempotencyKey(scope: idempotencyScope, key: $0) } }
 }
