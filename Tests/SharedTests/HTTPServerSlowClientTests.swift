@@ -110,6 +110,37 @@ import Testing
         }
     }
 
+    /// Drippers that reconnect as soon as they are cut, more of them than the cap: connections
+    /// churn as fast as the server evicts them, and every agent request must still get in.
+    @Test func drippersReconnectingAtOnceStillLeaveRoomForAgents() async throws {
+        let cap = 64
+        let handler = ClosureHandler { _, respond in respond(HTTPResponse(status: 200, body: Array("beat".utf8))) }
+        try await withServer({ $0.maxConnections = cap; $0.eventLoopCount = 2 }, handler: handler) { server in
+            let stop = Atomic<Bool>(false)
+            let reconnects = Atomic<Int>(0)
+            let port = server.port
+            let churn = Thread {
+                var drippers: [RawHTTPClient?] = Array(repeating: nil, count: cap * 2)
+                while !stop.load(ordering: .relaxed) {
+                    for i in drippers.indices where drippers[i]?.hasInput() ?? true {
+                        drippers[i] = try? RawHTTPClient(port: port)
+                        try? drippers[i]?.send("GET /drip HTTP/1.1\r\nHo")
+                        reconnects.add(1, ordering: .relaxed)
+                    }
+                }
+            }
+            churn.start()
+            defer { stop.store(true, ordering: .relaxed) }
+            try await waitUntil { reconnects.load(ordering: .relaxed) > cap * 4 }
+            for round in 0..<100 {
+                let agent = try RawHTTPClient(port: server.port)
+                try agent.send("POST /v1/agents/a1/heartbeat HTTP/1.1\r\nHost: m\r\nContent-Length: 2\r\n\r\n{}")
+                #expect(try agent.readResponse(to: .POST).text == "beat", "round \(round)")
+            }
+            #expect(reconnects.load(ordering: .relaxed) > cap * 4, "the drippers were churning")
+        }
+    }
+
     @Test func connectionsOverTheCapGet503WhenEveryOneIsBeingAnswered() async throws {
         let held = Mutex<[@Sendable (HTTPResponse) -> Void]>([])
         let handler = ClosureHandler { _, respond in held.withLock { $0.append(respond) } }

@@ -44,6 +44,10 @@ extension EventLoop {
                                    limits: limits, now: now, interest: Syscalls.epollIn)
             connections[fd] = c
             _ = Syscalls.epollControl(epfd, Syscalls.ctlAdd, fd, events: Syscalls.epollIn, data: UInt64(fd))
+            // A client usually sends its request with the handshake: reading it now saves a
+            // round through epoll and, at the cap, makes it busy before the next accept looks
+            // for a connection to evict.
+            readable(c)
         }
     }
 

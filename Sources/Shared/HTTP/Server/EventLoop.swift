@@ -61,10 +61,15 @@ final class EventLoop {
             if let deadline = drainDeadline, connections.isEmpty || now >= deadline { break }
             let count = Syscalls.epollWait(epfd, eventBuffer, Int32(Self.maxEvents), more ? 0 : waitMilliseconds())
             now = configuration.clockNanos()
+            // Connections first, new ones after: a request that has arrived is read before an
+            // accept at the cap could evict its connection to make room.
+            var accepting = false
             for i in 0..<Int(max(count, 0)) {
                 let (events, data) = Syscalls.event(at: i, in: eventBuffer)
-                dispatch(events: events, fd: Int32(truncatingIfNeeded: data))
+                let fd = Int32(truncatingIfNeeded: data)
+                if fd == listener { accepting = true } else { dispatch(events: events, fd: fd) }
             }
+            if accepting, listener >= 0 { acceptConnections() }
             if now >= nextTimerCheck { checkTimers() }
         }
         for connection in Array(connections.values) { close(connection) }
@@ -81,7 +86,6 @@ final class EventLoop {
     }
 
     private func dispatch(events: UInt32, fd: Int32) {
-        if fd == listener { return acceptConnections() }
         if fd == handle.wakeFD {
             var value: UInt64 = 0
             _ = read(fd, &value, 8)
