@@ -43,6 +43,8 @@ extension EventLoop {
             let c = HTTPConnection(id: ConnectionID(fd: fd, serial: nextSerial), remoteAddress: Syscalls.describe(storage),
                                    limits: limits, now: now, interest: Syscalls.epollIn)
             connections[fd] = c
+            c.listIndex = connectionList.count
+            connectionList.append(c)
             _ = Syscalls.epollControl(epfd, Syscalls.ctlAdd, fd, events: Syscalls.epollIn, data: UInt64(fd))
             // A client usually sends its request with the handshake: reading it now saves a
             // round through epoll and, at the cap, makes it busy before the next accept looks
@@ -51,11 +53,24 @@ extension EventLoop {
         }
     }
 
+    /// Connections weighed per eviction. Beyond this many a random sample of this size is
+    /// weighed instead of all of them: looking at thousands of connections for every accept made
+    /// accepting at the cap the bottleneck under a flood of reconnecting drippers, and the
+    /// oldest of a sample of 64 is almost surely among the oldest few percent of them all. A
+    /// sample without any candidate (most connections busy) falls back to weighing them all.
+    static let evictionSampleSize = 64
+
     /// At the cap: closes the connection `ConnectionPolicy.victim` picks among this loop's (each
     /// loop holds its share, the kernel spreading connections across them). False when all are busy.
     private func makeRoom() -> Bool {
-        let standings = connections.values.lazy.map { (id: $0.id, standing: $0.standing) }
-        guard let id = ConnectionPolicy.victim(among: standings), let victim = connection(id) else { return false }
+        let count = connectionList.count
+        let sample = count <= Self.evictionSampleSize ? connectionList
+            : (0..<Self.evictionSampleSize).map { _ in connectionList[Int.random(in: 0..<count)] }
+        let weigh = { (list: [HTTPConnection]) in
+            ConnectionPolicy.victim(among: list.lazy.map { (id: $0.id, standing: $0.standing) })
+        }
+        let chosen = weigh(sample) ?? (sample.count < count ? weigh(connectionList) : nil)
+        guard let id = chosen, let victim = connection(id) else { return false }
         if victim.phase != .idle { Self.sendOverCapacityAnswer(victim.fd) }
         close(victim)
         return true
@@ -76,6 +91,11 @@ extension EventLoop {
     func close(_ c: HTTPConnection) {
         guard connections[c.fd] === c else { return }
         connections.removeValue(forKey: c.fd)
+        let last = connectionList.removeLast()
+        if last !== c {
+            connectionList[c.listIndex] = last
+            last.listIndex = c.listIndex
+        }
         c.stopReading = true
         // Counted down first, so a client that sees the close also sees the count drop.
         server.connectionCount.subtract(1, ordering: .relaxed)

@@ -16,6 +16,8 @@ final class EventLoop {
     let epfd: Int32
     var listener: Int32
     var connections: [Int32: HTTPConnection] = [:]
+    /// The same connections in an array (each knows its `listIndex`), for sampling at the cap.
+    var connectionList: [HTTPConnection] = []
     var nextSerial: UInt64 = 0
     var now: UInt64
     let tickNanos: UInt64

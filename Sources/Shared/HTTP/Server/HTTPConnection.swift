@@ -26,6 +26,8 @@ final class HTTPConnection {
 
     let id: ConnectionID
     let remoteAddress: String
+    /// Where it is in its loop's `connectionList`.
+    var listIndex = 0
     var parser: HTTPParser
     var head: HTTPParser.RequestHead?
     var body: [UInt8] = []
