@@ -17,6 +17,13 @@ import Testing
         #expect(ConnectionPolicy.victim(among: connections) == 3)
     }
 
+    @Test func connectionsFromTheCurrentRoundAreNotWeighed() {
+        let connections: [(id: Int, standing: Standing)] = [(1, .receiving(sinceNanos: 100)), (2, .idle(sinceNanos: 40)),
+                                                            (3, .receiving(sinceNanos: 100))]
+        #expect(ConnectionPolicy.victim(among: connections, protectedFromNanos: 100) == 2)
+        #expect(ConnectionPolicy.victim(among: connections, protectedFromNanos: 40) == nil)
+    }
+
     @Test func tiesGoToTheSmallestIdWhateverTheOrder() {
         let connections: [(id: Int, standing: Standing)] = [(7, .receiving(sinceNanos: 5)), (3, .receiving(sinceNanos: 5)),
                                                             (9, .receiving(sinceNanos: 5))]

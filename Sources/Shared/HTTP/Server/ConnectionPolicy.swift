@@ -25,7 +25,12 @@ enum ConnectionPolicy {
     /// append) is never evicted. A newly accepted connection counts as receiving from accept, so
     /// it would go only after every older one. Ties (connections accepted in one batch) go to the
     /// smallest id, so the choice never depends on a dictionary's order.
-    static func victim<ID: Comparable>(among connections: some Sequence<(id: ID, standing: Standing)>) -> ID? {
+    ///
+    /// A connection whose standing began at `protectedFromNanos` or later (the server passes the
+    /// time of its current round: the connections it has just accepted) is not weighed: its
+    /// request has not been read yet, because the server reads before it accepts.
+    static func victim<ID: Comparable>(among connections: some Sequence<(id: ID, standing: Standing)>,
+                                       protectedFromNanos: UInt64 = .max) -> ID? {
         var best: (id: ID, rank: Int, since: UInt64)?
         for c in connections {
             let rank: Int, since: UInt64
@@ -34,6 +39,7 @@ enum ConnectionPolicy {
             case .receiving(let s): (rank, since) = (0, s)
             case .idle(let s): (rank, since) = (1, s)
             }
+            if since >= protectedFromNanos { continue }
             if let b = best, (b.rank, b.since) < (rank, since) || ((b.rank, b.since) == (rank, since) && b.id < c.id) {
                 continue
             }

@@ -16,8 +16,16 @@ extension EventLoop {
     }()
 
     func acceptConnections() {
+        // At the cap, evictions per round are bounded to a quarter of this loop's connections, so
+        // a connection just accepted is read (next round, before accepting) before a flood of
+        // newcomers can turn the whole population over; the rest wait in the backlog.
+        let evictionsMax = max(1, connectionList.count / 4)
+        var evictions = 0
         // Bounded, so one loop flooded with connections still serves the ones it has.
         for _ in 0..<64 {
+            if evictions >= evictionsMax && server.connectionCount.load(ordering: .relaxed) >= configuration.maxConnections {
+                return
+            }
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let fd = withUnsafeMutablePointer(to: &storage) {
@@ -31,12 +39,14 @@ extension EventLoop {
                 if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM { pauseAccepting() }
                 return
             }
-            if server.connectionCount.add(1, ordering: .relaxed).newValue > configuration.maxConnections,
-               !makeRoom() {
-                server.connectionCount.subtract(1, ordering: .relaxed)
-                Self.sendOverCapacityAnswer(fd)
-                Glibc.close(fd)
-                continue
+            if server.connectionCount.add(1, ordering: .relaxed).newValue > configuration.maxConnections {
+                guard makeRoom() else {
+                    server.connectionCount.subtract(1, ordering: .relaxed)
+                    Self.sendOverCapacityAnswer(fd)
+                    Glibc.close(fd)
+                    continue
+                }
+                evictions += 1
             }
             Syscalls.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY)
             nextSerial += 1
@@ -67,7 +77,7 @@ extension EventLoop {
         let sample = count <= Self.evictionSampleSize ? connectionList
             : (0..<Self.evictionSampleSize).map { _ in connectionList[Int.random(in: 0..<count)] }
         let weigh = { (list: [HTTPConnection]) in
-            ConnectionPolicy.victim(among: list.lazy.map { (id: $0.id, standing: $0.standing) })
+            ConnectionPolicy.victim(among: list.lazy.map { (id: $0.id, standing: $0.standing) }, protectedFromNanos: self.now)
         }
         let chosen = weigh(sample) ?? (sample.count < count ? weigh(connectionList) : nil)
         guard let id = chosen, let victim = connection(id) else { return false }
