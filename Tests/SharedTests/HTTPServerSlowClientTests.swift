@@ -201,11 +201,12 @@ import Testing
         }
     }
 
-    /// Polls a condition the server reaches on its own threads, for at most 5 s.
+    /// Polls a condition the server reaches on its own threads, for at most 15 s (generous: the
+    /// whole suite runs in parallel on small machines).
     func waitUntil(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(15)
         while !condition() {
-            guard ContinuousClock.now < deadline else { throw RawHTTPClient.Failure(description: "condition not reached in 5 s") }
+            guard ContinuousClock.now < deadline else { throw RawHTTPClient.Failure(description: "condition not reached in 15 s") }
             try await Task.sleep(for: .milliseconds(5))
         }
     }
