@@ -19,7 +19,7 @@ import Testing
         }
         try await withServer(handler: handler) { server in
             let client = try RawHTTPClient(port: server.port)
-            try client.send("GET /events HTTP/1.1\r\n\r\nGET /events HTTP/1.1\r\n\r\n")
+            try client.send("GET /events HTTP/1.1\r\nHost: h\r\n\r\nGET /events HTTP/1.1\r\nHost: h\r\n\r\n")
             let first = try client.readResponse()
             #expect(first.headers["Transfer-Encoding"] == "chunked" && first.text == "one two three")
             #expect(try client.readResponse().text == "one two three")
@@ -44,7 +44,7 @@ import Testing
         }
         try await withServer({ $0.maxOutputBufferBytes = 64 * 1024 }, handler: handler) { server in
             let client = try RawHTTPClient(port: server.port)
-            try client.send("GET /firehose HTTP/1.1\r\n\r\n")
+            try client.send("GET /firehose HTTP/1.1\r\nHost: h\r\n\r\n")
             // The client never reads; the writer must be refused and the connection closed.
             let deadline = ContinuousClock.now + .seconds(5)
             while !(refused.load(ordering: .relaxed) && closed.load(ordering: .relaxed)) && ContinuousClock.now < deadline {
@@ -63,14 +63,14 @@ import Testing
         try await withServer(handler: handler) { server in
             for _ in 0..<3 {
                 let client = try RawHTTPClient(port: server.port)
-                try client.send("GET /big HTTP/1.1\r\n\r\n")
+                try client.send("GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
             }
             // The three clients are gone (deinit closed them) with megabytes unsent.
             let deadline = ContinuousClock.now + .seconds(5)
             while server.openConnections > 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
             #expect(server.openConnections == 0)
             let client = try RawHTTPClient(port: server.port)
-            try client.send("GET /small HTTP/1.1\r\n\r\n")
+            try client.send("GET /small HTTP/1.1\r\nHost: h\r\n\r\n")
             #expect(try client.readResponse().text == "small")
         }
     }
@@ -106,7 +106,7 @@ import Testing
         try server.start()
         let port = server.port
         let busy = try RawHTTPClient(port: port), idle = try RawHTTPClient(port: port)
-        try busy.send("GET /inflight HTTP/1.1\r\n\r\n")
+        try busy.send("GET /inflight HTTP/1.1\r\nHost: h\r\n\r\n")
         let deadline = ContinuousClock.now + .seconds(5)
         while parked.withLock({ $0 == nil }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         let started = ContinuousClock.now
@@ -116,7 +116,7 @@ import Testing
         // server of another test running alongside got the freed port; then our handler must
         // still never see the request.
         if let late = try? RawHTTPClient(port: port, timeout: .milliseconds(300)) {
-            try? late.send("GET /late HTTP/1.1\r\n\r\n")
+            try? late.send("GET /late HTTP/1.1\r\nHost: h\r\n\r\n")
             _ = try? late.readResponse()
         }
         #expect(handled.withLock { $0 } == 1, "a request after shutdown began reached the handler")
@@ -133,7 +133,7 @@ import Testing
         let server = HTTPServer(handler: ClosureHandler { _, _ in })
         try server.start()
         let client = try RawHTTPClient(port: server.port)
-        try client.send("GET /never HTTP/1.1\r\n\r\n")
+        try client.send("GET /never HTTP/1.1\r\nHost: h\r\n\r\n")
         try await Task.sleep(for: .milliseconds(50))
         let started = ContinuousClock.now
         await server.shutdown(grace: .milliseconds(200))

@@ -15,6 +15,8 @@ struct JobsAPI: Sendable {
     var pendingReasons: @Sendable (String) -> [String: Int]? = { _ in nil }
     /// What jobs may ask for beyond an ordinary container (privileged, host mounts).
     var policy = JobPolicy()
+    /// Who sent a request (its token's principal); nil when the API takes no tokens.
+    var principal: @Sendable (HTTPRequest) -> Principal? = { _ in nil }
 
     static let listLimitDefault = 100
     static let listLimitMax = 1_000
@@ -49,7 +51,9 @@ struct JobsAPI: Sendable {
                 throw APIError(.permissionDenied, refusal.message, field: refusal.field)
             }
             let key = try idempotencyKey(request)
-            propose(.createJob(jobId: newJobID(), spec: spec, idempotencyKey: key, atMs: nowMs()), status: 201, respond)
+            let scope = key == nil ? nil : Self.idempotencyScope(principal(request), spec: spec)
+            propose(.createJob(jobId: newJobID(), spec: spec, idempotencyKey: key, idempotencyScope: scope, atMs: nowMs()),
+                    status: 201, respond)
         } catch {
             respond(APIError.from(error).response)
         }
@@ -63,6 +67,14 @@ struct JobsAPI: Sendable {
                            message: "must be 1 to \(Self.idempotencyKeyBytesMax) printable ASCII characters", field: "Idempotency-Key")
         }
         return key
+    }
+
+    /// Whose `Idempotency-Key` a submit's is: keys of different callers never meet. With tokens,
+    /// the caller is the token's name (a job's `owner` field is whatever the caller wrote);
+    /// without, the job's `owner`, the only identity a request has.
+    static func idempotencyScope(_ principal: Principal?, spec: JobSpec) -> String {
+        if let principal { return "token:" + principal.name }
+        return "owner:" + spec.owner
     }
 
     private func setCapacity(_ request: HTTPRequest, jobId: String, _ respond: @escaping Respond) {

@@ -162,7 +162,9 @@ final class MasterNode: Sendable {
             metrics.observeRequest(method: o.method, route: o.route, status: o.status, seconds: o.durationSeconds)
         }
         JobsAPI(store: store, replicator: replicator, nowMs: nowMs, newJobID: { ID.random() },
-                pendingReasons: { placement.unplacedReasons($0) }, policy: configuration.jobPolicy).register(on: &router)
+                pendingReasons: { placement.unplacedReasons($0) }, policy: configuration.jobPolicy,
+                principal: { [authenticator = configuration.authenticator] in authenticator?.principal($0.headers["Authorization"]) })
+            .register(on: &router)
         AgentsAPI(registry: registry, reports: ReportProcessor(store: store, replicator: replicator), placement: placement,
                   store: store, nowMs: nowMs, reconcile: reconcile).register(on: &router)
         EventsAPI(events: events).register(on: &router)

@@ -7,9 +7,10 @@ extension Command {
         var w = JSONWriter(capacity: 512)
         w.beginObject()
         switch self {
-        case let .createJob(jobId, spec, key, atMs):
+        case let .createJob(jobId, spec, key, scope, atMs):
             w.field("op", "createJob"); w.field("jobId", jobId); w.key("spec"); spec.write(to: &w)
             if let key { w.field("idempotencyKey", key) }
+            if let scope { w.field("idempotencyScope", scope) }
             w.field("at", atMs)
         case let .killJob(jobId, atMs):
             w.field("op", "killJob"); w.field("jobId", jobId); w.field("at", atMs)
@@ -52,7 +53,8 @@ extension Command {
         case "createJob":
             guard let spec = r.value("spec") else { throw FieldError(field: "spec", message: "is required") }
             self = .createJob(jobId: try r.requiredString("jobId"), spec: try JobSpec(json: spec),
-                              idempotencyKey: try r.string("idempotencyKey"), atMs: at)
+                              idempotencyKey: try r.string("idempotencyKey"),
+                              idempotencyScope: try r.string("idempotencyScope"), atMs: at)
         case "killJob": self = .killJob(jobId: try r.requiredString("jobId"), atMs: at)
         case "setCapacity":
             guard var c = try r.object("capacity") else { throw FieldError(field: "capacity", message: "is required") }

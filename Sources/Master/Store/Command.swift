@@ -3,7 +3,9 @@ import Model
 /// Every change to the job store is one of these, applied in log order. A command carries all
 /// its inputs (ids, timestamps), so applying it is deterministic on every replica.
 public enum Command: Sendable, Equatable {
-    case createJob(jobId: String, spec: JobSpec, idempotencyKey: String?, atMs: Int64)
+    /// `idempotencyScope` is whose key `idempotencyKey` is (`JobsAPI.idempotencyScope`): the same
+    /// key in two scopes makes two jobs. Nil only in entries written before scopes existed.
+    case createJob(jobId: String, spec: JobSpec, idempotencyKey: String?, idempotencyScope: String? = nil, atMs: Int64)
     case killJob(jobId: String, atMs: Int64)
     case setCapacity(jobId: String, capacity: Capacity, atMs: Int64)
     /// Kills one task; `shrink` lowers a service's desired count instead of replacing the task.

@@ -22,8 +22,26 @@ final class JobRecord: @unchecked Sendable {
     /// never counts the others.
     var unfinishedCount = 0
     var liveCount = 0
+    /// Whose `Idempotency-Key` created the job (see `Command.createJob`).
+    var idempotencyScope: String?
+    /// A service's capacity as submitted, kept once it first changes, so that a retried submit
+    /// is compared with the spec it sent rather than the job's current one (`submittedSpec`).
+    var submittedCapacity: Capacity?
 
     init(job: Job) { self.job = job }
+
+    /// The spec as it was submitted: capacity is the only part of a spec that changes later.
+    var submittedSpec: JobSpec {
+        var spec = job.spec
+        if let submittedCapacity { spec.service?.capacity = submittedCapacity }
+        return spec
+    }
+
+    /// Called before the capacity changes; only a job with a key needs its original kept.
+    func keepSubmittedCapacity() {
+        guard job.idempotencyKey != nil, submittedCapacity == nil else { return }
+        submittedCapacity = job.spec.service?.capacity
+    }
 
     func clone() -> JobRecord {
         let copy = JobRecord(job: job)
@@ -32,6 +50,8 @@ final class JobRecord: @unchecked Sendable {
         copy.nextTaskNumber = nextTaskNumber
         copy.unfinishedCount = unfinishedCount
         copy.liveCount = liveCount
+        copy.idempotencyScope = idempotencyScope
+        copy.submittedCapacity = submittedCapacity
         return copy
     }
 
@@ -44,4 +64,14 @@ final class JobRecord: @unchecked Sendable {
     static func isLive(_ task: JobTask) -> Bool { task.state != .finished && task.state != .killInitiated }
 
     var hasUnfinishedTasks: Bool { unfinishedCount > 0 }
+}
+
+/// An `Idempotency-Key` within its scope: the store's index key.
+struct IdempotencyKey: Hashable, Sendable {
+    var scope: String?
+    var key: String
+}
+
+extension JobRecord {
+    var idempotencyIndexKey: IdempotencyKey? { job.idempotencyKey.map { IdempotencyKey(scope: idempotencyScope, key: $0) } }
 }

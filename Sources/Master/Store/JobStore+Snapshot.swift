@@ -56,6 +56,8 @@ extension JobStore {
         w.field("createdAt", job.createdAtMs)
         w.field("updatedAt", job.updatedAtMs)
         if let key = job.idempotencyKey { w.field("idempotencyKey", key) }
+        if let scope = record.idempotencyScope { w.field("idempotencyScope", scope) }
+        if let capacity = record.submittedCapacity { w.key("submittedCapacity"); capacity.write(to: &w) }
         w.field("nextTaskNumber", record.nextTaskNumber)
         w.key("tasks")
         w.beginArray()
@@ -97,6 +99,10 @@ extension JobStore {
         job.updatedAtMs = Int64(try r.requiredInt("updatedAt"))
         let record = JobRecord(job: job)
         record.nextTaskNumber = try r.requiredInt("nextTaskNumber")
+        // Both absent from snapshots written before they existed: such a key stays global, and
+        // a retry is compared with the current spec, as it was then.
+        record.idempotencyScope = try r.string("idempotencyScope")
+        if var c = try r.object("submittedCapacity") { record.submittedCapacity = try Capacity(reader: &c) }
         guard case .array(let taskValues)? = r.value("tasks") else { throw FieldError(field: r.fieldPath("tasks"), message: "is required") }
         for (i, tv) in taskValues.enumerated() {
             let path = "\(r.fieldPath("tasks"))[\(i)]"
@@ -114,7 +120,7 @@ extension JobStore {
         records[job.id] = record
         jobOrder.append(job.id)
         jobCountsByState[job.state, default: 0] += 1
-        if let key = job.idempotencyKey { idempotencyKeys[key] = job.id }
+        if let key = record.idempotencyIndexKey { idempotencyKeys[key] = job.id }
     }
 
     private static func restoreTask(_ value: JSONValue, jobId: String, path: String) throws(FieldError) -> JobTask {

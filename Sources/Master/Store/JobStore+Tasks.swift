@@ -42,6 +42,7 @@ extension JobStore {
             guard service.capacity.desired > service.capacity.min else {
                 return .rejected(.conflict(field: "shrink", message: "desired (\(service.capacity.desired)) is already at min"))
             }
+            record.keepSubmittedCapacity()
             service.capacity.desired -= 1
             record.job.spec.service = service
             record.job.updatedAtMs = atMs

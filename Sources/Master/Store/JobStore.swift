@@ -18,7 +18,10 @@ public struct JobStore: Sendable {
     var records: [String: JobRecord] = [:]
     /// Job ids in creation order; entries of forgotten jobs are skipped and compacted lazily.
     var jobOrder: [String] = []
-    var idempotencyKeys: [String: String] = [:]
+    /// Job ids by the `Idempotency-Key` (and its scope) that created them. An entry lives exactly
+    /// as long as its job is retained, so the index holds at most `activeJobsMax +
+    /// finishedJobsRetained` entries, each key at most `JobsAPI.idempotencyKeyBytesMax` bytes.
+    var idempotencyKeys: [IdempotencyKey: String] = [:]
     /// Finished job ids, oldest first, for retention (`finishedJobsHead` marks the live start).
     var finishedJobs: [String] = []
     var finishedJobsHead = 0
@@ -88,7 +91,8 @@ public struct JobStore: Sendable {
         precondition(index > appliedIndex, "log index \(index) after \(appliedIndex)")
         appliedIndex = index
         switch command {
-        case let .createJob(jobId, spec, key, atMs): return createJob(jobId, spec, key, atMs)
+        case let .createJob(jobId, spec, key, scope, atMs):
+            return createJob(jobId, spec, key.map { IdempotencyKey(scope: scope, key: $0) }, atMs)
         case let .killJob(jobId, atMs): return killJob(jobId, atMs)
         case let .setCapacity(jobId, capacity, atMs): return setCapacity(jobId, capacity, atMs)
         case let .killTask(taskId, shrink, atMs): return killTask(taskId, shrink: shrink, atMs)
@@ -113,12 +117,14 @@ public struct JobStore: Sendable {
 
     // MARK: Jobs
 
-    private mutating func createJob(_ jobId: String, _ spec: JobSpec, _ key: String?, _ atMs: Int64) -> CommandResult {
-        if let key, let existingId = idempotencyKeys[key], let existing = records[existingId]?.job {
-            guard existing.spec == spec else {
-                return .rejected(.conflict(field: "Idempotency-Key", message: "key \"\(key)\" was used for a different job (\(existingId))"))
+    private mutating func createJob(_ jobId: String, _ spec: JobSpec, _ key: IdempotencyKey?, _ atMs: Int64) -> CommandResult {
+        if let key, let existing = idempotentCreate(key) {
+            // Compared with the spec as submitted: a retry after a scale is still the same request.
+            guard existing.submittedSpec == spec else {
+                return .rejected(.conflict(field: "Idempotency-Key",
+                                           message: "key \"\(key.key)\" was used for a different job (\(existing.job.id))"))
             }
-            return .job(existing, replayed: true)
+            return .job(existing.job, replayed: true)
         }
         do { try spec.validate(limits: limits.job) } catch { return .rejected(.invalid(error)) }
         guard records[jobId] == nil else {
@@ -127,7 +133,8 @@ public struct JobStore: Sendable {
         guard activeJobCount < limits.activeJobsMax else {
             return .rejected(.limitExceeded(field: nil, message: "the store holds \(limits.activeJobsMax) active jobs, its limit"))
         }
-        let record = JobRecord(job: Job(id: jobId, spec: spec, sequence: nextSequence, createdAtMs: atMs, idempotencyKey: key))
+        let record = JobRecord(job: Job(id: jobId, spec: spec, sequence: nextSequence, createdAtMs: atMs, idempotencyKey: key?.key))
+        record.idempotencyScope = key?.scope
         nextSequence += 1
         records[jobId] = record
         jobOrder.append(jobId)
@@ -138,6 +145,14 @@ public struct JobStore: Sendable {
         for i in 0..<count { addTask(to: record, index: i, attempt: 0, atMs: atMs, notBeforeMs: 0) }
         finishJobIfDone(record, atMs)
         return .job(record.job, replayed: false)
+    }
+
+    /// The job an earlier create with `key` made. Keys recorded before scopes existed (nil scope)
+    /// were global, and still match a retry from any scope.
+    private func idempotentCreate(_ key: IdempotencyKey) -> JobRecord? {
+        if let id = idempotencyKeys[key], let record = records[id] { return record }
+        guard key.scope != nil, let id = idempotencyKeys[IdempotencyKey(scope: nil, key: key.key)] else { return nil }
+        return records[id]
     }
 
     private mutating func killJob(_ jobId: String, _ atMs: Int64) -> CommandResult {
@@ -162,6 +177,7 @@ public struct JobStore: Sendable {
             return .rejected(.conflict(field: nil, message: "job \(jobId) is \(record.job.state.rawValue)"))
         }
         do { try capacity.validate(limits: limits.job, field: "capacity") } catch { return .rejected(.invalid(error)) }
+        record.keepSubmittedCapacity()
         service.capacity = capacity
         record.job.spec.service = service
         record.job.updatedAtMs = atMs
@@ -221,7 +237,7 @@ public struct JobStore: Sendable {
                 taskCount -= 1
                 precondition(task.isFinished, "a finished job has only finished tasks")
             }
-            if let key = record.job.idempotencyKey, idempotencyKeys[key] == jobId { idempotencyKeys[key] = nil }
+            if let key = record.idempotencyIndexKey, idempotencyKeys[key] == jobId { idempotencyKeys[key] = nil }
         }
         if finishedJobsHead > 1_024, finishedJobsHead * 2 > finishedJobs.count {
             finishedJobs.removeFirst(finishedJobsHead)

@@ -76,6 +76,15 @@ public final class Authenticator: Sendable {
         }
     }
 
+    /// The caller behind an `Authorization` header value whatever its role; nil when the header
+    /// carries no valid token. For handlers behind an `AuthGate` that need to know who called.
+    public func principal(_ header: String?) -> Principal? {
+        guard let header, let token = Self.bearerToken(header) else { return nil }
+        let current = tokens.withLock { $0 }
+        if case .valid(let principal) = current.authenticate(token, now: clock.now()) { return principal }
+        return nil
+    }
+
     /// The token of `Bearer TOKEN` (scheme case-insensitive), nil for anything else.
     public static func bearerToken(_ header: String) -> String? {
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)

@@ -15,6 +15,7 @@ extension HTTPParser {
         var hasTransferEncoding = false
         var lastCodingIsChunked = false
         var codingCount = 0
+        var hostCount = 0
     }
 
     mutating func parseHead() throws(HTTPParseError) -> Event? {
@@ -153,12 +154,13 @@ extension HTTPParser {
     /// Parses the start line and fields in `p[start..<end]` (the final blank line excluded).
     private mutating func parseHeadBlock(_ p: UnsafeBufferPointer<UInt8>, start: Int, end: Int)
         throws(HTTPParseError) -> (Event, Framing) {
-        let firstCR = Self.lineEnd(p, from: start)
+        let firstCR = try Self.lineEnd(p, from: start)
         var facts = FieldFacts()
         let headers = try Self.parseFields(p, from: firstCR + 2, to: end, facts: &facts)
         switch mode {
         case .request:
             let line = try Self.requestLine(p, from: start, to: firstCR)
+            try Self.checkHost(facts, versionMinor: line.minor)
             let head = RequestHead(method: line.method, target: line.target, versionMinor: line.minor, headers: headers)
             return (.requestHead(head), try Self.requestFraming(facts, versionMinor: line.minor))
         case .response:
@@ -170,6 +172,13 @@ extension HTTPParser {
             }
             return (.responseHead(head), try Self.responseFraming(facts, status: line.status, method: method))
         }
+    }
+
+    /// RFC 9112 §3.2: an HTTP/1.1 request has exactly one `Host`; no request has two (which one
+    /// a proxy routed on and which one Fuller would read could differ).
+    static func checkHost(_ facts: FieldFacts, versionMinor: Int) throws(HTTPParseError) {
+        if facts.hostCount > 1 { throw .malformed("more than one Host header") }
+        if facts.hostCount == 0 && versionMinor >= 1 { throw .malformed("an HTTP/1.1 request needs a Host header") }
     }
 
     static func requestFraming(_ facts: FieldFacts, versionMinor: Int) throws(HTTPParseError) -> Framing {

@@ -1,10 +1,13 @@
 /// The RFC 9110/9112 grammar pieces, as static functions over a byte buffer. Callers guarantee
 /// every line in range ends in CRLF (the block scanner checked), so a line ends at its first CR.
 extension HTTPParser {
-    /// The index of the CR ending the line that starts at `from`.
-    static func lineEnd(_ p: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
+    /// The index of the CR ending the line that starts at `from`. A CR not followed by LF is
+    /// refused: reading it as a line end would let `X: a\rContent-Length: 5` smuggle a header that
+    /// a proxy keeping (or replacing) the CR never saw.
+    static func lineEnd(_ p: UnsafeBufferPointer<UInt8>, from: Int) throws(HTTPParseError) -> Int {
         var i = from
         while p[i] != .cr { i += 1 }
+        guard p[i + 1] == .lf else { throw .malformed("bare CR in a header line") }
         return i
     }
 
@@ -14,7 +17,7 @@ extension HTTPParser {
         var headers = HTTPHeaders()
         var i = from
         while i < to {
-            let cr = lineEnd(p, from: i)
+            let cr = try lineEnd(p, from: i)
             // Folding (a line starting with whitespace) is obsolete and a smuggling risk.
             guard p[i] != .space && p[i] != .tab else { throw .malformed("obsolete header line folding") }
             var colon = i
@@ -47,6 +50,8 @@ extension HTTPParser {
                 }
                 facts.contentLength = n
             }
+        } else if equalsLowercase(name, "host") {
+            facts.hostCount += 1
         } else if equalsLowercase(name, "transfer-encoding") {
             facts.hasTransferEncoding = true
             for item in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true) {

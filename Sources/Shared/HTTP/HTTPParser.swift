@@ -11,9 +11,10 @@ import Darwin
 /// pieces depend on how the bytes arrived; their concatenation does not) and then `end`.
 /// Pipelined messages in one buffer come out one after another.
 ///
-/// Strictness is deliberate (RFC 9112 and request-smuggling defences): lines end in CRLF, folded
-/// headers and whitespace before a colon are rejected, differing `Content-Length` values are
-/// rejected, and a request with both `Content-Length` and `Transfer-Encoding` is rejected.
+/// Strictness is deliberate (RFC 9112 and request-smuggling defences): lines end in CRLF (a bare
+/// CR or LF is rejected), folded headers and whitespace before a colon are rejected, differing
+/// `Content-Length` values are rejected, a request with both `Content-Length` and
+/// `Transfer-Encoding` is rejected, and a request needs exactly one `Host` (HTTP/1.0 may have none).
 ///
 /// Ordering contract: after `next()` throws, the parser stays failed and throws the same error again.
 public struct HTTPParser: Sendable {

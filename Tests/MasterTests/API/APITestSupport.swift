@@ -29,13 +29,13 @@ struct APIHarness {
     let router: Router
     let store: StoreHandle
 
-    init(failure: ProposeError? = nil) {
+    init(failure: ProposeError? = nil, principal: @escaping @Sendable (HTTPRequest) -> Principal? = { _ in nil }) {
         let store = StoreHandle(JobStore())
         self.store = store
         let ids = Mutex(0)
         var router = Router()
         JobsAPI(store: store, replicator: ImmediateReplicator(store: store, failure: failure), nowMs: { 1_700_000_000_000 },
-                newJobID: { ids.withLock { $0 += 1; return "job-\($0)" } }).register(on: &router)
+                newJobID: { ids.withLock { $0 += 1; return "job-\($0)" } }, principal: principal).register(on: &router)
         SystemAPI(leadership: Leadership(cluster: nil, selfName: "m1"), store: store, metrics: MasterMetrics(store: store))
             .register(on: &router)
         self.router = router

@@ -47,6 +47,36 @@ import Testing
         }
     }
 
+    @Test func aRetriedSubmitAfterAScaleReturnsTheOriginalJob() {
+        let first = api.call(.POST, "/v1/jobs", body: Samples.service, headers: ["Idempotency-Key": "scale-1"])
+        let id = first.json?["id"]?.stringValue ?? ""
+        #expect(api.call(.PUT, "/v1/jobs/\(id)/capacity", body: #"{"min":1,"desired":3,"max":4}"#).status == 200)
+        let retry = api.call(.POST, "/v1/jobs", body: Samples.service, headers: ["Idempotency-Key": "scale-1"])
+        #expect(retry.status == 201 && retry.json?["id"]?.stringValue == id)
+        #expect(retry.headers["Idempotent-Replayed"] == "true")
+        #expect(api.store.read { $0.jobCount } == 1)
+    }
+
+    @Test func withoutTokensTwoOwnersUsingOneKeyGetTwoJobs() {
+        let mine = api.call(.POST, "/v1/jobs", body: Samples.batch, headers: ["Idempotency-Key": "shared"])
+        let theirs = api.call(.POST, "/v1/jobs", body: Samples.batch.replacingOccurrences(of: "team@example.com", with: "other@example.com"),
+                              headers: ["Idempotency-Key": "shared"])
+        #expect(mine.status == 201 && theirs.status == 201)
+        #expect(mine.json?["id"] != theirs.json?["id"] && theirs.headers["Idempotent-Replayed"] == nil)
+    }
+
+    @Test func withTokensTheKeyBelongsToTheTokenNotTheOwnerField() {
+        let api = APIHarness(principal: { request in
+            request.headers["Authorization"].map { Principal(role: .submit, name: String($0.dropFirst("Bearer ".count))) }
+        })
+        let ci = api.call(.POST, "/v1/jobs", body: Samples.batch, headers: ["Idempotency-Key": "k", "Authorization": "Bearer ci"])
+        let ops = api.call(.POST, "/v1/jobs", body: Samples.batch, headers: ["Idempotency-Key": "k", "Authorization": "Bearer ops"])
+        let ciAgain = api.call(.POST, "/v1/jobs", body: Samples.batch, headers: ["Idempotency-Key": "k", "Authorization": "Bearer ci"])
+        #expect(ci.json?["id"] != ops.json?["id"])
+        #expect(ciAgain.json?["id"] == ci.json?["id"] && ciAgain.headers["Idempotent-Replayed"] == "true")
+        #expect(api.store.read { $0.jobCount } == 2)
+    }
+
     @Test func idempotencyKeyReturnsTheFirstJob() {
         let first = api.call(.POST, "/v1/jobs", body: Samples.batch, headers: ["Idempotency-Key": "abc"])
         let again = api.call(.POST, "/v1/jobs", body: Samples.batch, headers: ["Idempotency-Key": "abc"])
@@ -54,7 +84,8 @@ import Testing
         #expect(again.json?["id"] == first.json?["id"])
         #expect(again.headers["Idempotent-Replayed"] == "true")
         #expect(api.store.read { $0.jobCount } == 1)
-        let other = api.call(.POST, "/v1/jobs", body: Samples.service, headers: ["Idempotency-Key": "abc"])
+        let other = api.call(.POST, "/v1/jobs", body: Samples.batch.replacingOccurrences(of: #""size":2"#, with: #""size":3"#),
+                             headers: ["Idempotency-Key": "abc"])
         #expect(other.status == 409 && other.errorField == "Idempotency-Key")
         let bad = api.call(.POST, "/v1/jobs", body: Samples.batch, headers: ["Idempotency-Key": "has space"])
         #expect(bad.status == 400 && bad.errorField == "Idempotency-Key")

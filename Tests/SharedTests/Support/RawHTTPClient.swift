@@ -93,6 +93,13 @@ final class RawHTTPClient {
         }
     }
 
+    /// Whether anything (bytes, the end, a reset) awaits reading now; never waits.
+    func hasInput() -> Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
     /// Some bytes, or nil at EOF; throws on timeout or error.
     private func readSome() throws -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 65536)

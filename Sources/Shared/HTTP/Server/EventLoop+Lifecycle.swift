@@ -3,9 +3,10 @@ import Glibc
 
 /// Accepting, closing, timers and shutdown.
 extension EventLoop {
-    /// What a client over `maxConnections` gets: the server accepts it, sends a 503 in the
-    /// envelope with `Connection: close` (best effort, never blocking), and closes. Answering beats
-    /// leaving it in the backlog, where it would wait without a word and pile up.
+    /// What a client over `maxConnections` gets when no connection can make room for it (and what
+    /// a connection evicted mid-request gets): the server sends a 503 in the envelope with
+    /// `Connection: close` (best effort, never blocking), and closes. Answering beats leaving it
+    /// in the backlog, where it would wait without a word and pile up.
     static let overCapacityAnswer: [UInt8] = {
         var out: [UInt8] = []
         let response = APIError(.unavailable, "too many connections").response
@@ -15,8 +16,16 @@ extension EventLoop {
     }()
 
     func acceptConnections() {
+        // At the cap, evictions per round are bounded to a quarter of this loop's connections, so
+        // a connection just accepted is read (next round, before accepting) before a flood of
+        // newcomers can turn the whole population over; the rest wait in the backlog.
+        let evictionsMax = max(1, connectionList.count / 4)
+        var evictions = 0
         // Bounded, so one loop flooded with connections still serves the ones it has.
         for _ in 0..<64 {
+            if evictions >= evictionsMax && server.connectionCount.load(ordering: .relaxed) >= configuration.maxConnections {
+                return
+            }
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let fd = withUnsafeMutablePointer(to: &storage) {
@@ -31,18 +40,54 @@ extension EventLoop {
                 return
             }
             if server.connectionCount.add(1, ordering: .relaxed).newValue > configuration.maxConnections {
-                server.connectionCount.subtract(1, ordering: .relaxed)
-                Self.overCapacityAnswer.withUnsafeBytes { _ = send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
-                Glibc.close(fd)
-                continue
+                guard makeRoom() else {
+                    server.connectionCount.subtract(1, ordering: .relaxed)
+                    Self.sendOverCapacityAnswer(fd)
+                    Glibc.close(fd)
+                    continue
+                }
+                evictions += 1
             }
             Syscalls.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY)
             nextSerial += 1
             let c = HTTPConnection(id: ConnectionID(fd: fd, serial: nextSerial), remoteAddress: Syscalls.describe(storage),
                                    limits: limits, now: now, interest: Syscalls.epollIn)
             connections[fd] = c
+            c.listIndex = connectionList.count
+            connectionList.append(c)
             _ = Syscalls.epollControl(epfd, Syscalls.ctlAdd, fd, events: Syscalls.epollIn, data: UInt64(fd))
+            // A client usually sends its request with the handshake: reading it now saves a
+            // round through epoll and, at the cap, makes it busy before the next accept looks
+            // for a connection to evict.
+            readable(c)
         }
+    }
+
+    /// Connections weighed per eviction. Beyond this many a random sample of this size is
+    /// weighed instead of all of them: looking at thousands of connections for every accept made
+    /// accepting at the cap the bottleneck under a flood of reconnecting drippers, and the
+    /// oldest of a sample of 64 is almost surely among the oldest few percent of them all. A
+    /// sample without any candidate (most connections busy) falls back to weighing them all.
+    static let evictionSampleSize = 64
+
+    /// At the cap: closes the connection `ConnectionPolicy.victim` picks among this loop's (each
+    /// loop holds its share, the kernel spreading connections across them). False when all are busy.
+    private func makeRoom() -> Bool {
+        let count = connectionList.count
+        let sample = count <= Self.evictionSampleSize ? connectionList
+            : (0..<Self.evictionSampleSize).map { _ in connectionList[Int.random(in: 0..<count)] }
+        let weigh = { (list: [HTTPConnection]) in
+            ConnectionPolicy.victim(among: list.lazy.map { (id: $0.id, standing: $0.standing) }, protectedFromNanos: self.now)
+        }
+        let chosen = weigh(sample) ?? (sample.count < count ? weigh(connectionList) : nil)
+        guard let id = chosen, let victim = connection(id) else { return false }
+        if victim.phase != .idle { Self.sendOverCapacityAnswer(victim.fd) }
+        close(victim)
+        return true
+    }
+
+    private static func sendOverCapacityAnswer(_ fd: Int32) {
+        overCapacityAnswer.withUnsafeBytes { _ = send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
     }
 
     /// Out of descriptors: a level-triggered listener would wake us forever, so stop watching it
@@ -56,6 +101,11 @@ extension EventLoop {
     func close(_ c: HTTPConnection) {
         guard connections[c.fd] === c else { return }
         connections.removeValue(forKey: c.fd)
+        let last = connectionList.removeLast()
+        if last !== c {
+            connectionList[c.listIndex] = last
+            last.listIndex = c.listIndex
+        }
         c.stopReading = true
         // Counted down first, so a client that sees the close also sees the count drop.
         server.connectionCount.subtract(1, ordering: .relaxed)
@@ -96,7 +146,6 @@ extension EventLoop {
             acceptPaused = false
             _ = Syscalls.epollControl(epfd, Syscalls.ctlAdd, listener, events: Syscalls.epollIn, data: UInt64(listener))
         }
-        let headerTimeout = Self.nanos(configuration.headerReadTimeout)
         let idleTimeout = Self.nanos(configuration.idleTimeout)
         for c in Array(connections.values) {
             if c.hasPendingOutput {
@@ -105,9 +154,10 @@ extension EventLoop {
             }
             guard isReading(c) else { continue }
             switch c.phase {
-            case .head where now - c.phaseSince > headerTimeout,
-                 .body where now - c.phaseSince > headerTimeout:
-                fail(c, APIError(.requestTimeout, "request not received in time"))
+            case .head where deadlines.headExpired(sinceNanos: c.phaseSince, nowNanos: now):
+                fail(c, APIError(.requestTimeout, "request head not received within \(configuration.headerReadTimeout)"))
+            case .body where deadlines.bodyExpired(sinceNanos: c.phaseSince, receivedBytes: c.body.count, nowNanos: now):
+                fail(c, APIError(.requestTimeout, "request body arriving slower than \(configuration.bodyMinBytesPerSecond) bytes per second"))
             case .idle where c.isQuiet && now - c.phaseSince > idleTimeout:
                 close(c)
             default:

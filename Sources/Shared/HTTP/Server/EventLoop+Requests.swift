@@ -9,8 +9,8 @@ extension EventLoop {
         guard isReading(c) else { return updateInterest(c) }
         let n = read(c.fd, readBuffer.baseAddress, readBuffer.count)
         if n > 0 {
-            if c.phase == .idle { c.phase = .head }
-            c.phaseSince = now
+            // The head's deadline runs from its first byte; later bytes do not move it.
+            if c.phase == .idle { beginRequest(c) }
             c.parser.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
             processInput(c)
         } else if n == 0 {
@@ -57,8 +57,9 @@ extension EventLoop {
     private func dispatchRequest(_ c: HTTPConnection) {
         guard let head = c.head else { preconditionFailure("request end without a head") }
         c.head = nil
-        c.phase = c.parser.hasBufferedBytes ? .head : .idle
+        c.phase = .idle
         c.phaseSince = now
+        if c.parser.hasBufferedBytes { beginRequest(c) }
         let keepAlive = head.keepAlive && drainDeadline == nil
         if !keepAlive { c.stopReading = true }
         let sequence = c.nextSequence
@@ -70,6 +71,13 @@ extension EventLoop {
         server.handler.handle(request) { response in
             handle.submit(.respond(id, sequence: sequence, response))
         }
+    }
+
+    /// A request starts arriving: its head deadline runs from now.
+    func beginRequest(_ c: HTTPConnection) {
+        c.phase = .head
+        c.phaseSince = now
+        c.requestSince = now
     }
 
     /// Answers `error` after the answers already owed, then closes; nothing more is read.

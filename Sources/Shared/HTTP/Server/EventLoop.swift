@@ -12,9 +12,12 @@ final class EventLoop {
     let server: HTTPServer
     let configuration: HTTPServer.Configuration
     let limits: HTTPParser.Limits
+    let deadlines: ConnectionPolicy.ReceiveDeadlines
     let epfd: Int32
     var listener: Int32
     var connections: [Int32: HTTPConnection] = [:]
+    /// The same connections in an array (each knows its `listIndex`), for sampling at the cap.
+    var connectionList: [HTTPConnection] = []
     var nextSerial: UInt64 = 0
     var now: UInt64
     let tickNanos: UInt64
@@ -35,10 +38,12 @@ final class EventLoop {
         self.server = server
         configuration = server.configuration
         limits = HTTPParser.Limits(maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
+        deadlines = .init(headNanos: Self.nanos(configuration.headerReadTimeout),
+                          bodyMinBytesPerSecond: configuration.bodyMinBytesPerSecond)
         listener = handle.listener
         epfd = Syscalls.epollCreate1(O_CLOEXEC)
         precondition(epfd >= 0, "epoll_create1 failed: \(errno)")
-        now = Syscalls.monotonicNanos()
+        now = configuration.clockNanos()
         let shortest = min(configuration.headerReadTimeout, configuration.idleTimeout)
         tickNanos = Self.nanos(min(max(shortest / 8, .milliseconds(5)), .milliseconds(250)))
         nextTimerCheck = now + tickNanos
@@ -57,11 +62,16 @@ final class EventLoop {
             let more = drainInbox()
             if let deadline = drainDeadline, connections.isEmpty || now >= deadline { break }
             let count = Syscalls.epollWait(epfd, eventBuffer, Int32(Self.maxEvents), more ? 0 : waitMilliseconds())
-            now = Syscalls.monotonicNanos()
+            now = configuration.clockNanos()
+            // Connections first, new ones after: a request that has arrived is read before an
+            // accept at the cap could evict its connection to make room.
+            var accepting = false
             for i in 0..<Int(max(count, 0)) {
                 let (events, data) = Syscalls.event(at: i, in: eventBuffer)
-                dispatch(events: events, fd: Int32(truncatingIfNeeded: data))
+                let fd = Int32(truncatingIfNeeded: data)
+                if fd == listener { accepting = true } else { dispatch(events: events, fd: fd) }
             }
+            if accepting, listener >= 0 { acceptConnections() }
             if now >= nextTimerCheck { checkTimers() }
         }
         for connection in Array(connections.values) { close(connection) }
@@ -78,7 +88,6 @@ final class EventLoop {
     }
 
     private func dispatch(events: UInt32, fd: Int32) {
-        if fd == listener { return acceptConnections() }
         if fd == handle.wakeFD {
             var value: UInt64 = 0
             _ = read(fd, &value, 8)

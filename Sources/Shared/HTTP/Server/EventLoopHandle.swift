@@ -4,9 +4,12 @@ import Synchronization
 
 /// Identifies a connection across threads: the fd plus a serial, so a late answer for a closed
 /// connection is never delivered to a new connection that reused the fd number.
-struct ConnectionID: Hashable, Sendable {
+struct ConnectionID: Hashable, Sendable, Comparable {
     let fd: Int32
     let serial: UInt64
+
+    /// Accept order: serials only grow on a loop.
+    static func < (a: ConnectionID, b: ConnectionID) -> Bool { a.serial < b.serial }
 }
 
 /// Work handed to a loop from any thread.

@@ -4,9 +4,12 @@
 /// Life cycle (`phase` drives the timers in `EventLoop.checkTimers`):
 ///
 ///     accept ──► head ──(head parsed)──► body ──(end)──► idle ──(first byte)──► head …
-///                 │ headerReadTimeout      │ stall            │ idleTimeout
-///                 ▼                        ▼                  ▼
+///                 │ headerReadTimeout      │ too slow         │ idleTimeout
+///                 ▼ from the first byte    ▼ (min rate)       ▼
 ///               408 + close             408 + close        close (silently)
+///
+/// At the connection cap a connection in `head` or `body` with no answer owed, or one `idle`,
+/// may be closed to make room for a new one (`ConnectionPolicy.victim`).
 ///
 /// Answers queue in `slots` in request order; a slot is written only when every earlier slot
 /// has been, so a fast second answer waits for a slow first one.
@@ -23,6 +26,8 @@ final class HTTPConnection {
 
     let id: ConnectionID
     let remoteAddress: String
+    /// Where it is in its loop's `connectionList`.
+    var listIndex = 0
     var parser: HTTPParser
     var head: HTTPParser.RequestHead?
     var body: [UInt8] = []
@@ -37,7 +42,10 @@ final class HTTPConnection {
     var streamClosesConnection = false
 
     var phase = Phase.head
+    /// When the current phase began; for `head`, the first byte of the request (or accept).
     var phaseSince: UInt64
+    /// When the request now arriving began (its first byte, or accept).
+    var requestSince: UInt64
     var lastWriteProgress: UInt64
     /// The epoll interest currently registered.
     var interest: UInt32
@@ -52,6 +60,7 @@ final class HTTPConnection {
         self.remoteAddress = remoteAddress
         self.parser = HTTPParser(mode: .request, limits: limits)
         self.phaseSince = now
+        self.requestSince = now
         self.lastWriteProgress = now
         self.interest = interest
     }
@@ -63,5 +72,11 @@ final class HTTPConnection {
 
     /// Nothing in flight: no answer owed, none being written.
     var isQuiet: Bool { slots.isEmpty && stream == nil && !hasPendingOutput }
+
+    /// What `ConnectionPolicy.victim` weighs.
+    var standing: ConnectionPolicy.Standing {
+        guard isQuiet, !stopReading else { return .busy }
+        return phase == .idle ? .idle(sinceNanos: phaseSince) : .receiving(sinceNanos: requestSince)
+    }
 }
 #endif

@@ -28,12 +28,18 @@ public final class HTTPServer: Sendable {
         /// Request body; beyond it (judged from `Content-Length` before reading) 413 and close.
         public var maxBodyBytes = 1024 * 1024
         /// From the first byte of a request (or from accept) to its complete head; then 408 and close.
-        /// The same span bounds a stall while a body is being received.
+        /// Bytes arriving meanwhile do not extend it (a client dripping a byte every few seconds is
+        /// cut here). The body then gets the same span plus `bodyMinBytesPerSecond`'s allowance.
         public var headerReadTimeout: Duration = .seconds(10)
+        /// The slowest average pace a request body may arrive at: from the end of the head, the
+        /// body has `headerReadTimeout` plus one second per this many bytes received; then 408.
+        public var bodyMinBytesPerSecond = 4 * 1024
         /// A keep-alive connection with no request in progress closes silently after this; a client
         /// that stops reading a response is cut after the same span without progress.
         public var idleTimeout: Duration = .seconds(60)
-        /// Open connections per server; see `EventLoop.accept` for what happens beyond it.
+        /// Open connections per server. A connection arriving at the cap is served by closing one
+        /// that is still receiving its request (oldest first) or idle (`ConnectionPolicy.victim`);
+        /// only when every connection has a request being answered does it get a 503.
         public var maxConnections = 4096
         /// Unsent response bytes per connection. A stream writer over it is cut (the connection
         /// closes); buffered responses over it pause reading further pipelined requests.
@@ -41,6 +47,10 @@ public final class HTTPServer: Sendable {
         /// Requests read ahead of their responses on one connection.
         public var maxPipelinedRequests = 16
         public var listenBacklog: Int32 = 1024
+        /// The time the timers read, in nanoseconds on a monotonic scale. Tests move their own;
+        /// a deadline is then noticed at the next timer tick (a fraction of the shortest timeout,
+        /// at most 250 ms of real time).
+        public var clockNanos: @Sendable () -> UInt64 = { Syscalls.monotonicNanos() }
 
         public init(host: String = "127.0.0.1", port: Int = 0) {
             self.host = host
@@ -61,7 +71,8 @@ public final class HTTPServer: Sendable {
     let connectionCount = Atomic<Int>(0)
 
     public init(configuration: Configuration = Configuration(), handler: any HTTPHandler) {
-        precondition(configuration.eventLoopCount > 0 && configuration.maxConnections > 0)
+        precondition(configuration.eventLoopCount > 0 && configuration.maxConnections > 0
+                     && configuration.bodyMinBytesPerSecond > 0)
         self.configuration = configuration
         self.handler = handler
     }
@@ -134,7 +145,7 @@ public final class HTTPServer: Sendable {
                 return []
             }
         }
-        let deadline = Syscalls.monotonicNanos() + EventLoop.nanos(grace)
+        let deadline = configuration.clockNanos() + EventLoop.nanos(grace)
         for loop in loops { loop.submit(.shutdown(deadlineNanos: deadline)) }
     }
 
