@@ -25,9 +25,10 @@ import Synchronization
         await server.shutdown(grace: .zero)
     }
 
-    static func service(credentials: CredentialsCommand? = nil) -> MetadataService {
-        MetadataService(configuration: .init(host: MetadataResponderTests.host, credentials: credentials),
-                        logger: Logger(component: "test", sink: CapturingLogSink()))
+    static func service(credentials: CredentialsCommand? = nil, unknownCallerWait: Duration = .seconds(1)) -> MetadataService {
+        var configuration = MetadataService.Configuration(host: MetadataResponderTests.host, credentials: credentials)
+        configuration.unknownCallerWait = unknownCallerWait
+        return MetadataService(configuration: configuration, logger: Logger(component: "test", sink: CapturingLogSink()))
     }
 
     /// Another container took the caller's IP by forging ARP: the host's neighbour entry for the
@@ -134,14 +135,17 @@ import Synchronization
 
     /// A container that asks before the agent has learned its address is held, not refused.
     @Test func aStartingTasksFirstRequestWaitsForItsAddress() async throws {
-        let service = Self.service()
+        // A wait far longer than the test's 200 ms pause, which a loaded machine can stretch
+        // past the default second: the request must be held, then answered.
+        let service = Self.service(unknownCallerWait: .seconds(20))
         service.callersChanged([], starting: 1)
         try await Self.serving(service) { client in
-            async let answer = client.send(.GET, "/latest/meta-data/instance-id", timeout: .seconds(5))
+            async let answer = client.send(.GET, "/latest/meta-data/instance-id", timeout: .seconds(25))
             try await Task.sleep(for: .milliseconds(200))
             service.callersChanged([Self.me], starting: 0)
             let response = try await answer
-            #expect(response.status == 200 && String(decoding: response.bodyBytes, as: UTF8.self) == "t1")
+            let body = String(decoding: response.bodyBytes, as: UTF8.self)
+            #expect(response.status == 200 && body == "t1", "\(response.status): \(body)")
         }
     }
 
