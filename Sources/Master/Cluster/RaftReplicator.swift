@@ -93,6 +93,9 @@ final class RaftReplicator: Replicator {
     /// Called with a reason for each peer message dropped, or committed entry skipped, as
     /// invalid (the metric `fuller_raft_dropped_total`).
     let onDropped: @Sendable (String) -> Void
+    /// Called with the seconds each loop step took (the metric `fuller_raft_loop_blocked_seconds`):
+    /// while a step runs the node sends no heartbeat, vote or acknowledgement.
+    private let onStep: @Sendable (Double) -> Void
     private let finished = DispatchSemaphore(value: 0)
 
     /// Recovers the store from the latest snapshot (the entries after it are applied by the
@@ -100,8 +103,10 @@ final class RaftReplicator: Replicator {
     init(configuration: Configuration, storage: DurableRaftStorage, store: StoreHandle, logger: Logger, health: StorageHealth,
          send: @escaping @Sendable (Message) -> Void, leaderAPI: @escaping @Sendable (NodeID) -> String?,
          onApplied: @escaping @Sendable (UInt64, Command, CommandResult) -> Void,
-         onRestored: @escaping @Sendable () -> Void = {}, onDropped: @escaping @Sendable (String) -> Void = { _ in }) throws {
+         onRestored: @escaping @Sendable () -> Void = {}, onDropped: @escaping @Sendable (String) -> Void = { _ in },
+         onStep: @escaping @Sendable (Double) -> Void = { _ in }) throws {
         self.configuration = configuration
+        self.onStep = onStep
         self.onRestored = onRestored
         self.onDropped = onDropped
         self.storage = storage
@@ -191,6 +196,8 @@ final class RaftReplicator: Replicator {
             if input.stopped { shutDown(); return }
             let ticks = DispatchTime.now().uptimeNanoseconds >= nextTick
             if ticks { nextTick = DispatchTime.now().uptimeNanoseconds + tickNanos }
+            let began = DispatchTime.now().uptimeNanoseconds
+            defer { observeStep(since: began) }
             do { try step(input, tick: ticks) } catch {
                 // Fail-stop: nothing more leaves this node, so another member takes over.
                 health.fail(error)
@@ -198,6 +205,17 @@ final class RaftReplicator: Replicator {
                 shutDown()
                 return
             }
+        }
+    }
+
+    /// A step longer than this is logged: the node was silent to its peers all that time.
+    static let stepWarnSeconds = 0.2
+
+    private func observeStep(since began: UInt64) {
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+        onStep(seconds)
+        if seconds > Self.stepWarnSeconds {
+            logger.warn("raft loop step blocked", ["ms": .int(Int64(seconds * 1_000))])
         }
     }
 
