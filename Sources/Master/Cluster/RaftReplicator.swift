@@ -53,6 +53,10 @@ final class RaftReplicator: Replicator {
         var proposals: [(data: [UInt8], completion: @Sendable (Result<CommandResult, ProposeError>) -> Void)] = []
         var reads: [ReadCompletion] = []
         var compactions: [(SnapshotMetadata, [UInt8])] = []
+        /// Snapshots the writer made durable (`saved` false: a newer one superseded it).
+        var snapshotsWritten: [(metadata: SnapshotMetadata, data: [UInt8], saved: Bool)] = []
+        /// The writer's failure: the loop stops on it as on any other storage error.
+        var snapshotWriteFailure: (any Error)?
         var controls: [Control] = []
         var stopped = false
     }
@@ -63,6 +67,7 @@ final class RaftReplicator: Replicator {
         /// Proposed configuration entries by index, answered when they are applied.
         var pendingConf: [UInt64: (term: UInt64, completion: @Sendable (Result<Void, MembershipError>) -> Void)] = [:]
         var lastSnapshotIndex: UInt64
+        /// A snapshot is being encoded or written: at most one at a time.
         var snapshotting = false
         /// Reads waiting for their read-index round, by context, with the tick they started at.
         /// The reads that arrive together share one round.
@@ -97,6 +102,9 @@ final class RaftReplicator: Replicator {
     /// while a step runs the node sends no heartbeat, vote or acknowledgement.
     private let onStep: @Sendable (Double) -> Void
     private let finished = DispatchSemaphore(value: 0)
+    /// Writes and fsyncs snapshot files off the loop, one at a time (etcd does the same): a
+    /// file of tens of megabytes would otherwise stop heartbeats, votes and acks for seconds.
+    private let snapshotWriter = DispatchQueue(label: "fuller-snapshot-writer")
 
     /// Recovers the store from the latest snapshot (the entries after it are applied by the
     /// loop as the node hands them back) and starts the loop.
@@ -190,7 +198,10 @@ final class RaftReplicator: Replicator {
             let now = DispatchTime.now().uptimeNanoseconds
             if now < nextTick { _ = wake.wait(timeout: .now() + .nanoseconds(Int(nextTick - now))) }
             let input = inbox.withLock { i -> Inbox in
-                defer { i.messages = []; i.proposals = []; i.reads = []; i.compactions = []; i.controls = [] }
+                defer {
+                    i.messages = []; i.proposals = []; i.reads = []; i.compactions = []; i.controls = []
+                    i.snapshotsWritten = []; i.snapshotWriteFailure = nil
+                }
                 return i
             }
             if input.stopped { shutDown(); return }
@@ -232,7 +243,9 @@ final class RaftReplicator: Replicator {
             }
             for m in input.messages { l.node.step(m) }
             if !input.messages.isEmpty { reportInvalid(&l) }
-            for (metadata, data) in input.compactions { try compact(&l, metadata, data) }
+            if let failure = input.snapshotWriteFailure { throw failure }
+            for w in input.snapshotsWritten { try snapshotWritten(&l, w.metadata, w.data, saved: w.saved) }
+            for (metadata, data) in input.compactions { compact(&l, metadata, data) }
             proposeAll(&l, input.proposals)
             if !input.reads.isEmpty { startRead(&l, input.reads) }
             for c in input.controls { control(&l, c) }
@@ -382,14 +395,31 @@ final class RaftReplicator: Replicator {
         thread.start()
     }
 
-    private func compact(_ l: inout LoopState, _ placeholder: SnapshotMetadata, _ data: [UInt8]) throws {
-        l.snapshotting = false
+    /// The encoded store came back: the core records the snapshot, and the writer makes the
+    /// file durable off this thread. The log is compacted only when it reports (`snapshotWritten`).
+    private func compact(_ l: inout LoopState, _ placeholder: SnapshotMetadata, _ data: [UInt8]) {
+        // nil metadata: a snapshot from the leader superseded ours meanwhile.
         guard placeholder.index > l.lastSnapshotIndex, placeholder.index <= l.node.appliedIndex,
-              l.node.term(at: placeholder.index) != nil else { return }
-        // nil: a snapshot from the leader superseded ours meanwhile.
-        guard let metadata = l.node.snapshotTaken(at: placeholder.index) else { return }
-        try storage.compact(metadata, data: data)
-        l.lastSnapshotIndex = metadata.index
+              l.node.term(at: placeholder.index) != nil, let metadata = l.node.snapshotTaken(at: placeholder.index) else {
+            l.snapshotting = false
+            return
+        }
+        snapshotWriter.async { [self] in
+            do {
+                let saved = try storage.writeSnapshot(metadata, data: data)
+                inbox.withLock { $0.snapshotsWritten.append((metadata, data, saved)) }
+            } catch {
+                inbox.withLock { $0.snapshotWriteFailure = error }
+            }
+            wake.signal()
+        }
+    }
+
+    private func snapshotWritten(_ l: inout LoopState, _ metadata: SnapshotMetadata, _ data: [UInt8], saved: Bool) throws {
+        l.snapshotting = false
+        guard saved else { return }
+        try storage.snapshotWritten(metadata, data: data)
+        l.lastSnapshotIndex = max(l.lastSnapshotIndex, metadata.index)
         logger.info("snapshot written", ["index": .int(Int64(metadata.index)), "bytes": .int(Int64(data.count))])
     }
 
@@ -414,6 +444,8 @@ final class RaftReplicator: Replicator {
             l.reads = [:]
             failPendingChanges(&l, leaderAPI: nil)
         }
+        // A snapshot write in progress finishes (or fails) before `stop` returns.
+        snapshotWriter.sync {}
         finished.signal()
     }
 }
