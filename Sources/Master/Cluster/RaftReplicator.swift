@@ -317,6 +317,7 @@ final class RaftReplicator: Replicator {
             store.replace(with: try JobStore.restore(snap.data, limits: store.read { $0.limits }))
             l.lastSnapshotIndex = snap.metadata.index
             onRestored()
+            logger.info("snapshot installed from the leader", ["index": .int(Int64(snap.metadata.index)), "bytes": .int(Int64(snap.data.count))])
         }
         for entry in ready.committedEntries { apply(&l, entry) }
         for read in ready.readStates {
