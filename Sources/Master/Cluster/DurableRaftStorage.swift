@@ -6,10 +6,12 @@ import Synchronization
 /// its two-slot file, snapshots in the snapshot store; plus the entries after the latest
 /// snapshot (and a catch-up margin before it) kept in memory, which is what the core reads.
 ///
-/// Used by one thread, the Raft loop (`RaftReplicator`), which also calls into the core: the
-/// lock only makes that visible to the compiler. Ordering: `persist` writes the entries, then
-/// fsyncs them, then saves the hard state, so a saved commit index never points past entries
-/// that could be lost.
+/// Used by the Raft loop (`RaftReplicator`), which also calls into the core, and by its snapshot
+/// writer, which only calls `writeSnapshot`. Ordering: `persist` writes the entries, then fsyncs
+/// them, then saves the hard state, so a saved commit index never points past entries that could
+/// be lost. A compaction is two steps: `writeSnapshot` makes the snapshot file durable (off the
+/// loop), then `snapshotWritten` (on the loop) drops the log it covers; a crash between the two
+/// leaves a snapshot plus a WAL that still holds its entries, which `init` accepts.
 final class DurableRaftStorage: RaftLogStorage {
     private struct State: ~Copyable {
         var wal: WriteAheadLog
@@ -32,6 +34,8 @@ final class DurableRaftStorage: RaftLogStorage {
 
     private let state: Mutex<State>
     private let snapshots: SnapshotStore
+    /// The index of the newest snapshot file; held across each save, so no two run at once.
+    private let savedIndex: Mutex<UInt64>
     private let margin: CatchUpMargin
 
     init(directory: String, fsync: Bool, margin: CatchUpMargin = CatchUpMargin()) throws {
@@ -61,6 +65,7 @@ final class DurableRaftStorage: RaftLogStorage {
         var loaded = State(wal: wal, hardStateFile: hardFile, hard: hard, snapshot: snapshot, entries: entries, offset: first)
         Self.trim(&loaded, through: base, margin: margin)
         state = Mutex(loaded)
+        savedIndex = Mutex(base)
     }
 
     /// A crash between saving a leader's snapshot and resetting the WAL (see `install`) leaves a
@@ -171,8 +176,10 @@ final class DurableRaftStorage: RaftLogStorage {
 
     /// A snapshot received from the leader replaces everything before (and, being newer, any
     /// conflicting entries after) its index.
+    /// Runs on the loop (waiting for a snapshot write in progress, if any): the entries the
+    /// leader sends next depend on it.
     private func install(_ snap: Raft.Snapshot) throws {
-        try snapshots.save(index: snap.metadata.index, term: snap.metadata.term, payload: Self.encodeSnapshot(snap))
+        _ = try save(snap)
         try state.withLock { (s) throws in
             let index = snap.metadata.index
             // Entries past the snapshot may conflict with it: the snapshot wins, and the log
@@ -186,16 +193,36 @@ final class DurableRaftStorage: RaftLogStorage {
     }
 
     /// The application took a snapshot of its state at `metadata.index`: store it, then drop
-    /// the log before it but for the catch-up margin (the WAL keeps what the older retained
-    /// snapshot still needs, and the margin).
+    /// the log before it. Both steps at once (the replicator runs them on two threads).
     func compact(_ metadata: SnapshotMetadata, data: [UInt8]) throws {
-        let snap = Raft.Snapshot(metadata: metadata, data: data)
-        try snapshots.save(index: metadata.index, term: metadata.term, payload: Self.encodeSnapshot(snap))
+        if try writeSnapshot(metadata, data: data) { try snapshotWritten(metadata, data: data) }
+    }
+
+    /// Writes the application's snapshot durably: the slow half of a compaction, which the
+    /// replicator's snapshot writer runs off the Raft loop. Returns false, writing nothing, when
+    /// a newer snapshot (the leader's) was saved meanwhile.
+    func writeSnapshot(_ metadata: SnapshotMetadata, data: [UInt8]) throws -> Bool {
+        try save(Raft.Snapshot(metadata: metadata, data: data))
+    }
+
+    private func save(_ snap: Raft.Snapshot) throws -> Bool {
+        try savedIndex.withLock { (newest) throws -> Bool in
+            guard snap.metadata.index >= newest else { return false }
+            try snapshots.save(index: snap.metadata.index, term: snap.metadata.term, payload: Self.encodeSnapshot(snap))
+            newest = snap.metadata.index
+            return true
+        }
+    }
+
+    /// The snapshot `writeSnapshot` made durable becomes the log's base: drop the log before it
+    /// but for the catch-up margin (the WAL keeps what the older retained snapshot still needs,
+    /// and the margin). Ignored when a newer snapshot replaced the log meanwhile.
+    func snapshotWritten(_ metadata: SnapshotMetadata, data: [UInt8]) throws {
         let safe = snapshots.truncationSafeIndex
         try state.withLock { (s) throws in
-            guard metadata.index >= s.offset else { return }
+            guard metadata.index >= s.offset, metadata.index > s.snapshot?.metadata.index ?? 0 else { return }
             Self.trim(&s, through: metadata.index, margin: margin)
-            s.snapshot = snap
+            s.snapshot = Raft.Snapshot(metadata: metadata, data: data)
             // The WAL keeps the catch-up margin too, so a restarted leader still has it.
             if let safe, min(safe, s.offset - 1) >= s.wal.firstIndex, safe < s.wal.lastIndex {
                 try s.wal.truncatePrefix(through: min(safe, s.offset - 1))

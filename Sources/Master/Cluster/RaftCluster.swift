@@ -44,7 +44,8 @@ final class RaftCluster: Sendable {
     /// `onDropped` hears the reason of every peer message refused or dropped as invalid.
     init(_ c: Configuration, store: StoreHandle, logger: Logger, health: StorageHealth,
          onApplied: @escaping @Sendable (UInt64, Command, CommandResult) -> Void,
-         onDropped: @escaping @Sendable (String) -> Void = { _ in }) throws {
+         onDropped: @escaping @Sendable (String) -> Void = { _ in },
+         onStep: @escaping @Sendable (Double) -> Void = { _ in }) throws {
         let directory = PeerDirectory(selfName: c.name, configured: c.members, store: store, logger: logger)
         self.directory = directory
         selfID = Self.nodeID(c.name)
@@ -81,7 +82,7 @@ final class RaftCluster: Sendable {
                 if case .master = result { directory.sync() }
                 onApplied(index, command, result)
             },
-            onRestored: { directory.sync() }, onDropped: onDropped)
+            onRestored: { directory.sync() }, onDropped: onDropped, onStep: onStep)
         let replicator = self.replicator
         box.replicator.withLock { $0 = replicator }
         // The store now holds what the latest snapshot recorded; entries replayed later sync again.

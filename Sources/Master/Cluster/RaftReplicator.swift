@@ -53,6 +53,10 @@ final class RaftReplicator: Replicator {
         var proposals: [(data: [UInt8], completion: @Sendable (Result<CommandResult, ProposeError>) -> Void)] = []
         var reads: [ReadCompletion] = []
         var compactions: [(SnapshotMetadata, [UInt8])] = []
+        /// Snapshots the writer made durable (`saved` false: a newer one superseded it).
+        var snapshotsWritten: [(metadata: SnapshotMetadata, data: [UInt8], saved: Bool)] = []
+        /// The writer's failure: the loop stops on it as on any other storage error.
+        var snapshotWriteFailure: (any Error)?
         var controls: [Control] = []
         var stopped = false
     }
@@ -63,6 +67,7 @@ final class RaftReplicator: Replicator {
         /// Proposed configuration entries by index, answered when they are applied.
         var pendingConf: [UInt64: (term: UInt64, completion: @Sendable (Result<Void, MembershipError>) -> Void)] = [:]
         var lastSnapshotIndex: UInt64
+        /// A snapshot is being encoded or written: at most one at a time.
         var snapshotting = false
         /// Reads waiting for their read-index round, by context, with the tick they started at.
         /// The reads that arrive together share one round.
@@ -93,15 +98,23 @@ final class RaftReplicator: Replicator {
     /// Called with a reason for each peer message dropped, or committed entry skipped, as
     /// invalid (the metric `fuller_raft_dropped_total`).
     let onDropped: @Sendable (String) -> Void
+    /// Called with the seconds each loop step took (the metric `fuller_raft_loop_blocked_seconds`):
+    /// while a step runs the node sends no heartbeat, vote or acknowledgement.
+    private let onStep: @Sendable (Double) -> Void
     private let finished = DispatchSemaphore(value: 0)
+    /// Writes and fsyncs snapshot files off the loop, one at a time (etcd does the same): a
+    /// file of tens of megabytes would otherwise stop heartbeats, votes and acks for seconds.
+    private let snapshotWriter = DispatchQueue(label: "fuller-snapshot-writer")
 
     /// Recovers the store from the latest snapshot (the entries after it are applied by the
     /// loop as the node hands them back) and starts the loop.
     init(configuration: Configuration, storage: DurableRaftStorage, store: StoreHandle, logger: Logger, health: StorageHealth,
          send: @escaping @Sendable (Message) -> Void, leaderAPI: @escaping @Sendable (NodeID) -> String?,
          onApplied: @escaping @Sendable (UInt64, Command, CommandResult) -> Void,
-         onRestored: @escaping @Sendable () -> Void = {}, onDropped: @escaping @Sendable (String) -> Void = { _ in }) throws {
+         onRestored: @escaping @Sendable () -> Void = {}, onDropped: @escaping @Sendable (String) -> Void = { _ in },
+         onStep: @escaping @Sendable (Double) -> Void = { _ in }) throws {
         self.configuration = configuration
+        self.onStep = onStep
         self.onRestored = onRestored
         self.onDropped = onDropped
         self.storage = storage
@@ -185,12 +198,17 @@ final class RaftReplicator: Replicator {
             let now = DispatchTime.now().uptimeNanoseconds
             if now < nextTick { _ = wake.wait(timeout: .now() + .nanoseconds(Int(nextTick - now))) }
             let input = inbox.withLock { i -> Inbox in
-                defer { i.messages = []; i.proposals = []; i.reads = []; i.compactions = []; i.controls = [] }
+                defer {
+                    i.messages = []; i.proposals = []; i.reads = []; i.compactions = []; i.controls = []
+                    i.snapshotsWritten = []; i.snapshotWriteFailure = nil
+                }
                 return i
             }
             if input.stopped { shutDown(); return }
             let ticks = DispatchTime.now().uptimeNanoseconds >= nextTick
             if ticks { nextTick = DispatchTime.now().uptimeNanoseconds + tickNanos }
+            let began = DispatchTime.now().uptimeNanoseconds
+            defer { observeStep(since: began) }
             do { try step(input, tick: ticks) } catch {
                 // Fail-stop: nothing more leaves this node, so another member takes over.
                 health.fail(error)
@@ -198,6 +216,17 @@ final class RaftReplicator: Replicator {
                 shutDown()
                 return
             }
+        }
+    }
+
+    /// A step longer than this is logged: the node was silent to its peers all that time.
+    static let stepWarnSeconds = 0.2
+
+    private func observeStep(since began: UInt64) {
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
+        onStep(seconds)
+        if seconds > Self.stepWarnSeconds {
+            logger.warn("raft loop step blocked", ["ms": .int(Int64(seconds * 1_000))])
         }
     }
 
@@ -214,7 +243,9 @@ final class RaftReplicator: Replicator {
             }
             for m in input.messages { l.node.step(m) }
             if !input.messages.isEmpty { reportInvalid(&l) }
-            for (metadata, data) in input.compactions { try compact(&l, metadata, data) }
+            if let failure = input.snapshotWriteFailure { throw failure }
+            for w in input.snapshotsWritten { try snapshotWritten(&l, w.metadata, w.data, saved: w.saved) }
+            for (metadata, data) in input.compactions { compact(&l, metadata, data) }
             proposeAll(&l, input.proposals)
             if !input.reads.isEmpty { startRead(&l, input.reads) }
             for c in input.controls { control(&l, c) }
@@ -286,6 +317,7 @@ final class RaftReplicator: Replicator {
             store.replace(with: try JobStore.restore(snap.data, limits: store.read { $0.limits }))
             l.lastSnapshotIndex = snap.metadata.index
             onRestored()
+            logger.info("snapshot installed from the leader", ["index": .int(Int64(snap.metadata.index)), "bytes": .int(Int64(snap.data.count))])
         }
         for entry in ready.committedEntries { apply(&l, entry) }
         for read in ready.readStates {
@@ -364,14 +396,31 @@ final class RaftReplicator: Replicator {
         thread.start()
     }
 
-    private func compact(_ l: inout LoopState, _ placeholder: SnapshotMetadata, _ data: [UInt8]) throws {
-        l.snapshotting = false
+    /// The encoded store came back: the core records the snapshot, and the writer makes the
+    /// file durable off this thread. The log is compacted only when it reports (`snapshotWritten`).
+    private func compact(_ l: inout LoopState, _ placeholder: SnapshotMetadata, _ data: [UInt8]) {
+        // nil metadata: a snapshot from the leader superseded ours meanwhile.
         guard placeholder.index > l.lastSnapshotIndex, placeholder.index <= l.node.appliedIndex,
-              l.node.term(at: placeholder.index) != nil else { return }
-        // nil: a snapshot from the leader superseded ours meanwhile.
-        guard let metadata = l.node.snapshotTaken(at: placeholder.index) else { return }
-        try storage.compact(metadata, data: data)
-        l.lastSnapshotIndex = metadata.index
+              l.node.term(at: placeholder.index) != nil, let metadata = l.node.snapshotTaken(at: placeholder.index) else {
+            l.snapshotting = false
+            return
+        }
+        snapshotWriter.async { [self] in
+            do {
+                let saved = try storage.writeSnapshot(metadata, data: data)
+                inbox.withLock { $0.snapshotsWritten.append((metadata, data, saved)) }
+            } catch {
+                inbox.withLock { $0.snapshotWriteFailure = error }
+            }
+            wake.signal()
+        }
+    }
+
+    private func snapshotWritten(_ l: inout LoopState, _ metadata: SnapshotMetadata, _ data: [UInt8], saved: Bool) throws {
+        l.snapshotting = false
+        guard saved else { return }
+        try storage.snapshotWritten(metadata, data: data)
+        l.lastSnapshotIndex = max(l.lastSnapshotIndex, metadata.index)
         logger.info("snapshot written", ["index": .int(Int64(metadata.index)), "bytes": .int(Int64(data.count))])
     }
 
@@ -396,6 +445,8 @@ final class RaftReplicator: Replicator {
             l.reads = [:]
             failPendingChanges(&l, leaderAPI: nil)
         }
+        // A snapshot write in progress finishes (or fails) before `stop` returns.
+        snapshotWriter.sync {}
         finished.signal()
     }
 }

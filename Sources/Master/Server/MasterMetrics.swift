@@ -17,6 +17,8 @@ final class MasterMetrics: Sendable {
     let authRefusals: CounterFamily
     /// Peer messages refused or dropped as invalid, and committed entries skipped, by reason.
     let raftDropped: CounterFamily
+    /// One step of the Raft loop, during which the node sends and answers nothing.
+    let raftLoopStepSeconds: Histogram
 
     init(store: StoreHandle) {
         requests = registry.counter("fuller_http_requests_total", help: "HTTP requests answered, by route, method and status.",
@@ -36,6 +38,9 @@ final class MasterMetrics: Sendable {
         raftDropped = registry.counter("fuller_raft_dropped_total",
                                        help: "Peer messages refused or dropped as invalid, and committed entries skipped as undecodable, by reason.",
                                        labels: ["reason"])
+        raftLoopStepSeconds = registry.histogram("fuller_raft_loop_blocked_seconds",
+                                                 help: "Time of one Raft loop step (persist, send, apply), during which the node sends and answers nothing.",
+                                                 buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10])
         registry.gaugeFunction("fuller_jobs", help: "Jobs in the store by state.", labels: ["state"]) {
             let counts = store.read { $0.jobCountsByState }
             return JobState.allCases.map { (labelValues: [$0.rawValue], value: Double(counts[$0] ?? 0)) }

@@ -85,7 +85,8 @@ final class MasterNode: Sendable {
         let replication: Replication
         if let cluster = configuration.cluster {
             replication = .raft(try RaftCluster(cluster, store: store, logger: logger, health: health, onApplied: hooks.run,
-                                                onDropped: { metrics.raftDropped.labels($0).increment() }))
+                                                onDropped: { metrics.raftDropped.labels($0).increment() },
+                                                onStep: { metrics.raftLoopStepSeconds.observe($0) }))
         } else {
             let recovered = try Recovery.open(dataDirectory: configuration.dataDirectory, fsync: configuration.fsync,
                                               limits: configuration.store, logger: logger, onBatch: { metrics.observeBatch($0) })

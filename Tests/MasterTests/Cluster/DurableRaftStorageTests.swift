@@ -91,6 +91,30 @@ import TestSupport
         #expect(small.firstIndex == 241)
     }
 
+    /// A compaction is written in two steps (the file off the Raft loop, then the log trimmed on
+    /// it): entries appended while the file is written stay, and a crash between the two steps
+    /// reopens with the snapshot as base and every entry still there.
+    @Test func crashBetweenSnapshotWriteAndLogTrimRecovers() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let margin = DurableRaftStorage.CatchUpMargin(entries: 0, bytesMax: 0)
+        let metadata = SnapshotMetadata(index: 250, term: 1, conf: ConfState(voters: [1, 2, 3]))
+        do {
+            let storage = try DurableRaftStorage(directory: dir.path, fsync: false, margin: margin)
+            try storage.persist(Self.ready(entries: Self.entries(1...300, term: 1), hard: HardState(term: 1, vote: 0, commit: 300)))
+            #expect(try storage.writeSnapshot(metadata, data: [1]))
+            // Until the loop hears the file is durable, the log is whole and new entries go on.
+            try storage.persist(Self.ready(entries: Self.entries(301...310, term: 1)))
+            #expect(storage.firstIndex == 1 && storage.snapshot() == nil)
+        }
+        let reopened = try DurableRaftStorage(directory: dir.path, fsync: false, margin: margin)
+        #expect(reopened.snapshot()?.metadata.index == 250)
+        #expect(reopened.firstIndex == 251 && reopened.lastIndex == 310)
+        #expect(reopened.entries(from: 251, to: 311, maxBytes: .max).count == 60)
+        // A snapshot written later than a newer one (the leader's) is skipped, never an error.
+        #expect(try reopened.writeSnapshot(SnapshotMetadata(index: 200, term: 1, conf: ConfState(voters: [1, 2, 3])), data: [2]) == false)
+    }
+
     /// The default margin is thousands of entries: a store compacted at 250 keeps all of them.
     @Test func defaultMarginKeepsRecentEntries() throws {
         let dir = try TemporaryDirectory()
